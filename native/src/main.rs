@@ -1,1 +1,159 @@
-fn main() {}
+//! The `vectune` command line. Every command has `--json`; errors are one line on stderr and a
+//! non-zero exit code.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use vectune_core::params::{ParamKind, SCHEMA};
+use vectune_native::{image, params, predict};
+
+#[derive(Parser)]
+#[command(
+    name = "vectune",
+    version,
+    about = "Predict how faithful VTracer's SVG of a logo will be, before vectorizing it",
+    long_about = "Predict how faithful VTracer's SVG of a logo will be (its SSIM against the \
+                  original), for given VTracer parameters, before vectorizing it.\n\n\
+                  Until trained models are installed, predictions come from a heuristic and \
+                  say so (source: heuristic)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Predict the SSIM VTracer's SVG will reach for an image and parameters.
+    Predict {
+        /// A PNG or JPEG logo.
+        image: PathBuf,
+        /// A VTracer parameter, `name=value` (repeatable); omitted ones take VTracer's defaults.
+        /// See `vectune params` for names and ranges.
+        #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the image statistics the heuristic and the suggester use.
+    Features {
+        /// A PNG or JPEG logo.
+        image: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the VTracer parameters: names, ranges, defaults, units.
+    Params {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line, skipping causes the message already quotes.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !msg.contains(&text) {
+            if !msg.is_empty() {
+                msg.push_str(": ");
+            }
+            msg.push_str(&text);
+        }
+    }
+    msg
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Predict {
+            image: path,
+            params: assignments,
+            json,
+        } => {
+            let params = params::from_assignments(&assignments)?;
+            let img = image::load(&path)?;
+            let view = img.view().with_context(|| path.display().to_string())?;
+            let p = predict::heuristic_prediction(&view, params);
+            if json {
+                let mut v = serde_json::to_value(&p)?;
+                v["image"] = serde_json::Value::String(path.display().to_string());
+                println!("{v}");
+            } else {
+                println!(
+                    "{}: predicted SSIM {:.4} (source: {})",
+                    path.display(),
+                    p.ssim,
+                    serde_json::to_value(p.source)?.as_str().unwrap_or("?")
+                );
+                println!("parameters: {}", p.params);
+            }
+        }
+        Command::Features { image: path, json } => {
+            let img = image::load(&path)?;
+            let view = img.view().with_context(|| path.display().to_string())?;
+            let f = vectune_core::features::compute(&view);
+            if json {
+                println!("{}", serde_json::to_string(&f)?);
+            } else {
+                println!("{}: {}x{}", path.display(), f.width, f.height);
+                println!("  unique colours (5-bit) {}", f.unique_colors);
+                println!("  colour entropy         {:.3} bits", f.color_entropy);
+                println!("  edge density           {:.4}", f.edge_density);
+                println!("  gradient strength      {:.4}", f.gradient_strength);
+                println!("  corner density         {:.5}", f.corner_density);
+                println!("  transparency           {:.4}", f.transparency);
+                println!("  complexity             {:.3}", f.complexity);
+            }
+        }
+        Command::Params { json } => {
+            if json {
+                let rows: Vec<_> = SCHEMA
+                    .iter()
+                    .map(|s| {
+                        serde_json::json!({
+                            "name": s.name,
+                            "type": match s.kind { ParamKind::Integer => "integer", ParamKind::Float => "float" },
+                            "min": s.min, "max": s.max, "default": s.default, "step": s.step,
+                            "unit": s.unit, "description": s.description,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(rows));
+            } else {
+                println!("{:<18} {:<8} {:>12} {:>8}  {:<15} description", "name", "type", "range", "default", "unit");
+                for s in &SCHEMA {
+                    let kind = match s.kind {
+                        ParamKind::Integer => "integer",
+                        ParamKind::Float => "float",
+                    };
+                    println!(
+                        "{:<18} {:<8} {:>12} {:>8}  {:<15} {}",
+                        s.name,
+                        kind,
+                        format!("[{}, {}]", s.min, s.max),
+                        s.default,
+                        s.unit,
+                        s.description
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
