@@ -44,7 +44,10 @@ impl fmt::Display for BackendError {
         match self {
             BackendError::Shape(s) => write!(f, "bad tensor shape: {s}"),
             BackendError::Unsupported { backend, task } => {
-                write!(f, "backend `{backend}` cannot run `{task}`: no model loaded for it")
+                write!(
+                    f,
+                    "backend `{backend}` cannot run `{task}`: no model loaded for it"
+                )
             }
             BackendError::Runtime(s) => write!(f, "inference failed: {s}"),
         }
@@ -64,13 +67,7 @@ pub struct Batch<'a> {
 impl<'a> Batch<'a> {
     /// `images` must be `N * 3*224*224` long and `params` `N * 8`, with the same `N >= 1`.
     pub fn new(images: &'a [f32], params: &'a [f32]) -> Result<Batch<'a>, BackendError> {
-        let n = images.len() / TENSOR_LEN;
-        if n == 0 || images.len() % TENSOR_LEN != 0 {
-            return Err(BackendError::Shape(alloc::format!(
-                "image tensor of {} floats is not a whole number (>= 1) of 3x224x224 images",
-                images.len()
-            )));
-        }
+        let n = image_count(images)?;
         if params.len() != n * PARAM_COUNT {
             return Err(BackendError::Shape(alloc::format!(
                 "{n} images need {} parameter values, got {}",
@@ -108,7 +105,7 @@ impl<'a> Batch<'a> {
 
 /// Number of whole images in a flat image tensor, or a shape error.
 pub fn image_count(images: &[f32]) -> Result<usize, BackendError> {
-    if images.is_empty() || images.len() % TENSOR_LEN != 0 {
+    if images.is_empty() || !images.len().is_multiple_of(TENSOR_LEN) {
         return Err(BackendError::Shape(alloc::format!(
             "image tensor of {} floats is not a whole number (>= 1) of 3x224x224 images",
             images.len()
@@ -170,8 +167,14 @@ mod tests {
         let par = vec![0.0; 16];
         let b = Batch::new(&img, &par).unwrap();
         assert_eq!(b.len(), 2);
-        assert!(matches!(Batch::new(&img, &par[..8]), Err(BackendError::Shape(_))));
-        assert!(matches!(Batch::new(&img[..10], &par), Err(BackendError::Shape(_))));
+        assert!(matches!(
+            Batch::new(&img, &par[..8]),
+            Err(BackendError::Shape(_))
+        ));
+        assert!(matches!(
+            Batch::new(&img[..10], &par),
+            Err(BackendError::Shape(_))
+        ));
         assert!(matches!(Batch::new(&[], &[]), Err(BackendError::Shape(_))));
         assert_eq!(image_count(&img), Ok(2));
         assert!(image_count(&img[1..]).is_err());

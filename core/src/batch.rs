@@ -58,7 +58,10 @@ impl fmt::Display for BatchError {
         match self {
             BatchError::ZeroMaxBatch => f.write_str("maximum batch size must be at least 1"),
             BatchError::ResultCount { expected, got } => {
-                write!(f, "backend returned {got} results for a batch of {expected}")
+                write!(
+                    f,
+                    "backend returned {got} results for a batch of {expected}"
+                )
             }
             BatchError::BufferLength { expected, got } => {
                 write!(f, "batch buffer must hold {expected} values, got {got}")
@@ -137,9 +140,8 @@ pub fn assemble_params(params: &[Params], out: &mut [f32]) -> Result<(), BatchEr
 /// [`assemble_params`] into a fresh vector.
 pub fn params_tensor(params: &[Params]) -> Vec<f32> {
     let mut out = vec![0.0; params.len() * PARAM_COUNT];
-    for (p, row) in params.iter().zip(out.chunks_exact_mut(PARAM_COUNT)) {
-        p.encode_into(row);
-    }
+    // Cannot fail: the buffer is sized here.
+    let _ = assemble_params(params, &mut out);
     out
 }
 
@@ -336,7 +338,13 @@ mod tests {
     #[test]
     fn run_batched_checks_counts() {
         let e = run_batched(4, 2, |_| Ok::<Vec<u8>, BatchError>(vec![1])).unwrap_err();
-        assert_eq!(e, BatchError::ResultCount { expected: 2, got: 1 });
+        assert_eq!(
+            e,
+            BatchError::ResultCount {
+                expected: 2,
+                got: 1
+            }
+        );
     }
 
     #[test]
@@ -349,10 +357,19 @@ mod tests {
         ];
         let mut t = vec![0.0; 2 * TENSOR_LEN];
         assemble_images(&imgs, &mut t).unwrap();
-        assert_eq!(&t[..TENSOR_LEN], crate::preprocess::preprocess(&red, 2, 2).unwrap());
-        assert_eq!(&t[TENSOR_LEN..], crate::preprocess::preprocess(&blue, 3, 3).unwrap());
+        assert_eq!(
+            &t[..TENSOR_LEN],
+            crate::preprocess::preprocess(&red, 2, 2).unwrap()
+        );
+        assert_eq!(
+            &t[TENSOR_LEN..],
+            crate::preprocess::preprocess(&blue, 3, 3).unwrap()
+        );
         assert!(assemble_images(&imgs, &mut t[..TENSOR_LEN]).is_err());
-        let ps = [Params::default(), Params::clamped([("color_precision", 1.0)]).unwrap()];
+        let ps = [
+            Params::default(),
+            Params::clamped([("color_precision", 1.0)]).unwrap(),
+        ];
         let pt = params_tensor(&ps);
         assert_eq!(&pt[..8], Params::default().encode());
         assert_eq!(pt[8], 0.0);
@@ -362,9 +379,18 @@ mod tests {
 
     #[test]
     fn scatter_rejects_non_permutations() {
-        assert_eq!(scatter(&[0, 0], vec![1, 2]), Err(BatchError::NotAPermutation));
-        assert_eq!(scatter(&[0, 5], vec![1, 2]), Err(BatchError::NotAPermutation));
-        assert!(matches!(scatter(&[0], vec![1, 2]), Err(BatchError::ResultCount { .. })));
+        assert_eq!(
+            scatter(&[0, 0], vec![1, 2]),
+            Err(BatchError::NotAPermutation)
+        );
+        assert_eq!(
+            scatter(&[0, 5], vec![1, 2]),
+            Err(BatchError::NotAPermutation)
+        );
+        assert!(matches!(
+            scatter(&[0], vec![1, 2]),
+            Err(BatchError::ResultCount { .. })
+        ));
     }
 
     #[test]
@@ -400,11 +426,13 @@ mod tests {
         .unwrap();
         now.push(1, 5);
         assert_eq!(now.poll(5), Poll::Dispatch(vec![1]));
-        assert!(DynamicBatcher::<u8>::new(BatchPolicy {
-            max_batch: 0,
-            max_queue_delay_us: 0
-        })
-        .is_err());
+        assert!(
+            DynamicBatcher::<u8>::new(BatchPolicy {
+                max_batch: 0,
+                max_queue_delay_us: 0
+            })
+            .is_err()
+        );
     }
 
     proptest! {

@@ -119,7 +119,12 @@ pub fn compute(image: &ImageRef<'_>) -> Features {
         gradient_strength: shading as f32 / n,
         corner_density,
         transparency,
-        complexity: Features::complexity(edge_density, color_entropy, unique_colors, corner_density),
+        complexity: Features::complexity(
+            edge_density,
+            color_entropy,
+            unique_colors,
+            corner_density,
+        ),
     }
 }
 
@@ -275,9 +280,17 @@ mod tests {
             }
         });
         assert_eq!(f.unique_colors, 2);
-        assert!((f.color_entropy - 0.811).abs() < 0.01, "{}", f.color_entropy); // p = 1/4
+        assert!(
+            (f.color_entropy - 0.811).abs() < 0.01,
+            "{}",
+            f.color_entropy
+        ); // p = 1/4
         assert_eq!((f.corner_density * 128.0 * 128.0).round() as i32, 4);
-        assert!(f.edge_density > 0.01 && f.edge_density < 0.05, "{}", f.edge_density);
+        assert!(
+            f.edge_density > 0.01 && f.edge_density < 0.05,
+            "{}",
+            f.edge_density
+        );
         assert_eq!(f.gradient_strength, 0.0);
         assert_eq!(f.transparency, 0.0);
     }
@@ -325,7 +338,9 @@ mod tests {
     fn noise_is_complex() {
         let mut s = 0x9e3779b97f4a7c15u64;
         let f = feats(128, 128, |_, _| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let b = (s >> 33) as u32;
             [b as u8, (b >> 8) as u8, (b >> 16) as u8, 255]
         });

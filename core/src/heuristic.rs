@@ -2,7 +2,7 @@
 //! [`Params`], used when no model can run. Cheap, transparent, and shaped after VTracer's measured
 //! behaviour: a one-parameter-at-a-time sweep over 40 real and synthetic logos at 256 px
 //! (VTracer 0.6.15, resvg, Gaussian SSIM on luma; median SSIM at VTracer's defaults 0.958;
-//! `shared/notes/heuristic-sweep.md` has the table). What it showed, and what the terms encode:
+//! `models/tools/param_sweep/` has the study and its tables). What it showed, and what the terms encode:
 //!
 //! | parameter | measured median SSIM along its range | term |
 //! |---|---|---|
@@ -139,7 +139,11 @@ pub fn estimate_with(features: &Features, params: &Params, c: &Coefficients) -> 
         + c.path * (0.5 + 0.5 * s.detail) * (1.0 - params.path_precision().min(1) as f32)
         + c.length * (params.length_threshold() as f32 - 3.5) / 6.5;
     let q = 1.0 - c.base * features.complexity.clamp(0.0, 1.0) - penalty;
-    if q.is_finite() { q.clamp(0.0, 1.0) } else { 0.0 }
+    if q.is_finite() {
+        q.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
 }
 
 #[cfg(test)]
@@ -221,7 +225,14 @@ mod tests {
             transparency: 0.0,
             complexity: 0.2,
         };
-        let q = |ct: f64| estimate(&f, &Params::default().with(ParamId::CornerThreshold, ct).unwrap());
+        let q = |ct: f64| {
+            estimate(
+                &f,
+                &Params::default()
+                    .with(ParamId::CornerThreshold, ct)
+                    .unwrap(),
+            )
+        };
         assert_eq!(q(30.0), q(60.0));
         assert!(q(0.0) < q(45.0) && q(180.0) < q(45.0));
         assert!(q(180.0) < q(90.0));
@@ -240,7 +251,12 @@ mod tests {
             transparency: 0.0,
             complexity: 0.1,
         };
-        let q = |cp: f64| estimate(&f, &Params::default().with(ParamId::ColorPrecision, cp).unwrap());
+        let q = |cp: f64| {
+            estimate(
+                &f,
+                &Params::default().with(ParamId::ColorPrecision, cp).unwrap(),
+            )
+        };
         // Even a two-colour logo collapses at color_precision 1 (every sweep image did).
         assert!(q(6.0) - q(1.0) > 0.15);
         assert!(q(6.0) - q(3.0) < 0.02);
@@ -268,7 +284,9 @@ mod tests {
         };
         // Gradients lose most when layer_difference merges their layers (the sweep: -0.073 vs ~0).
         let ld16 = Params::default();
-        let ld255 = Params::default().with(ParamId::LayerDifference, 255.0).unwrap();
+        let ld255 = Params::default()
+            .with(ParamId::LayerDifference, 255.0)
+            .unwrap();
         let drop_flat = estimate(&flat, &ld16) - estimate(&flat, &ld255);
         let drop_rich = estimate(&rich, &ld16) - estimate(&rich, &ld255);
         assert!(drop_rich > 2.0 * drop_flat, "{drop_rich} vs {drop_flat}");

@@ -135,7 +135,10 @@ impl fmt::Display for ManifestError {
             ),
             Shape { model, reason } => write!(f, "model `{model}`: {reason}"),
             Preprocessing { model, reason } => {
-                write!(f, "model `{model}`: preprocessing differs from the core's: {reason}")
+                write!(
+                    f,
+                    "model `{model}`: preprocessing differs from the core's: {reason}"
+                )
             }
             EncodingVersion {
                 model,
@@ -577,9 +580,9 @@ impl ModelEntry {
         }
         let out = self.outputs[0].fixed_tail().unwrap_or_default();
         match self.task {
-            Task::Quality | Task::QualityHead if out != [1] => Err(self.shape_err(
-                alloc::format!("output must be [N, 1] (SSIM), got [N, {out:?}]"),
-            )),
+            Task::Quality | Task::QualityHead if out != [1] => Err(self.shape_err(alloc::format!(
+                "output must be [N, 1] (SSIM), got [N, {out:?}]"
+            ))),
             Task::Classifier if self.labels.is_empty() || out != [self.labels.len() as u64] => {
                 Err(self.shape_err(alloc::format!(
                     "output [N, {out:?}] must have one logit per label ({} labels)",
@@ -616,12 +619,37 @@ mod tests {
         let par = r#"{"name":"params","shape":["N",8]}"#;
         let ssim = r#"[{"name":"ssim","shape":["N",1]}]"#;
         let models = [
-            graph("quality_predictor", "quality", &format!("[{img},{par}]"), ssim, ""),
-            graph("quality_encoder", "quality_encoder", &format!("[{img}]"), r#"[{"name":"embedding","shape":["N",64]}]"#, ""),
-            graph("quality_head", "quality_head", &format!(r#"[{{"name":"embedding","shape":["N",64]}},{par}]"#), ssim, ""),
-            graph("logo_classifier", "classifier", &format!("[{img}]"), r#"[{"name":"logits","shape":["N",4]}]"#,
-                r#","labels":["simple_geometric","text_based","gradient","complex"],"metrics":{"accuracy":0.97}"#),
-            format!(r#"{{"name":"correlation_models","task":"suggester","file":"correlation_models.json","format":"json","sha256":"{SHA}"}}"#),
+            graph(
+                "quality_predictor",
+                "quality",
+                &format!("[{img},{par}]"),
+                ssim,
+                "",
+            ),
+            graph(
+                "quality_encoder",
+                "quality_encoder",
+                &format!("[{img}]"),
+                r#"[{"name":"embedding","shape":["N",64]}]"#,
+                "",
+            ),
+            graph(
+                "quality_head",
+                "quality_head",
+                &format!(r#"[{{"name":"embedding","shape":["N",64]}},{par}]"#),
+                ssim,
+                "",
+            ),
+            graph(
+                "logo_classifier",
+                "classifier",
+                &format!("[{img}]"),
+                r#"[{"name":"logits","shape":["N",4]}]"#,
+                r#","labels":["simple_geometric","text_based","gradient","complex"],"metrics":{"accuracy":0.97}"#,
+            ),
+            format!(
+                r#"{{"name":"correlation_models","task":"suggester","file":"correlation_models.json","format":"json","sha256":"{SHA}"}}"#
+            ),
         ];
         format!(r#"{{"schema_version":1,"models":[{}]}}"#, models.join(","))
     }
@@ -631,7 +659,10 @@ mod tests {
         let m = Manifest::from_json(&full()).unwrap();
         assert_eq!(m.models.len(), 5);
         assert_eq!(m.for_task(&Task::Classifier).unwrap().labels, LOGO_CLASSES);
-        assert_eq!(m.model("logo_classifier").unwrap().metrics["accuracy"], 0.97);
+        assert_eq!(
+            m.model("logo_classifier").unwrap().metrics["accuracy"],
+            0.97
+        );
         let again = serde_json::to_string(&m).unwrap();
         assert_eq!(Manifest::from_json(&again).unwrap(), m);
     }
@@ -644,24 +675,84 @@ mod tests {
 
     #[test]
     fn typed_rejections() {
-        assert!(matches!(reject(r#""format":"onnx""#, r#""format":"tflite""#),
-            ManifestError::UnknownFormat { format, .. } if format == "tflite"));
-        assert!(matches!(reject(r#""task":"quality""#, r#""task":"magic""#), ManifestError::UnknownTask { .. }));
-        assert!(matches!(reject(r#""schema_version":1"#, r#""schema_version":7"#), ManifestError::UnsupportedSchema { found: 7, .. }));
-        assert!(matches!(reject(SHA, "abc"), ManifestError::BadChecksum { .. }));
-        assert!(matches!(reject(r#""file":"quality_predictor.onnx""#, r#""file":"../etc/passwd""#), ManifestError::UnsafePath { .. }));
-        assert!(matches!(reject(r#""file":"quality_predictor.onnx""#, r#""file":"/abs.onnx""#), ManifestError::UnsafePath { .. }));
-        assert!(matches!(reject(r#"["N",3,224,224]"#, r#"["N",3,128,128]"#), ManifestError::Shape { .. }));
-        assert!(matches!(reject(r#"["N",3,224,224]"#, r#"[1,3,224,224]"#), ManifestError::Shape { reason, .. } if reason.contains("dynamic batch")));
-        assert!(matches!(reject(r#"["N",8]"#, r#"["B",8]"#), ManifestError::Shape { reason, .. } if reason.contains("`B`")));
-        assert!(matches!(reject(r#"["N",8]"#, r#"["N",7]"#), ManifestError::Shape { .. }));
-        assert!(matches!(reject(r#""param_encoding_version":1"#, r#""param_encoding_version":2"#), ManifestError::EncodingVersion { found: Some(2), .. }));
-        assert!(matches!(reject(r#""mean":[0.485"#, r#""mean":[0.5"#), ManifestError::Preprocessing { .. }));
-        assert!(matches!(reject(r#"["N",64]}]"#, r#"["N",32]}]"#), ManifestError::Shape { .. }));
-        assert!(matches!(reject(r#"{"name":"logits","shape":["N",4]}"#, r#"{"name":"logits","shape":["N",5]}"#), ManifestError::Shape { .. }));
-        assert!(matches!(reject(r#""name":"quality_head""#, r#""name":"quality_predictor""#), ManifestError::DuplicateModel(_)));
-        assert!(matches!(Manifest::from_json("{"), Err(ManifestError::Json(_))));
-        assert!(matches!(reject(r#""format":"json""#, r#""format":"onnx""#), ManifestError::Shape { .. }));
+        assert!(
+            matches!(reject(r#""format":"onnx""#, r#""format":"tflite""#),
+            ManifestError::UnknownFormat { format, .. } if format == "tflite")
+        );
+        assert!(matches!(
+            reject(r#""task":"quality""#, r#""task":"magic""#),
+            ManifestError::UnknownTask { .. }
+        ));
+        assert!(matches!(
+            reject(r#""schema_version":1"#, r#""schema_version":7"#),
+            ManifestError::UnsupportedSchema { found: 7, .. }
+        ));
+        assert!(matches!(
+            reject(SHA, "abc"),
+            ManifestError::BadChecksum { .. }
+        ));
+        assert!(matches!(
+            reject(
+                r#""file":"quality_predictor.onnx""#,
+                r#""file":"../etc/passwd""#
+            ),
+            ManifestError::UnsafePath { .. }
+        ));
+        assert!(matches!(
+            reject(
+                r#""file":"quality_predictor.onnx""#,
+                r#""file":"/abs.onnx""#
+            ),
+            ManifestError::UnsafePath { .. }
+        ));
+        assert!(matches!(
+            reject(r#"["N",3,224,224]"#, r#"["N",3,128,128]"#),
+            ManifestError::Shape { .. }
+        ));
+        assert!(
+            matches!(reject(r#"["N",3,224,224]"#, r#"[1,3,224,224]"#), ManifestError::Shape { reason, .. } if reason.contains("dynamic batch"))
+        );
+        assert!(
+            matches!(reject(r#"["N",8]"#, r#"["B",8]"#), ManifestError::Shape { reason, .. } if reason.contains("`B`"))
+        );
+        assert!(matches!(
+            reject(r#"["N",8]"#, r#"["N",7]"#),
+            ManifestError::Shape { .. }
+        ));
+        assert!(matches!(
+            reject(
+                r#""param_encoding_version":1"#,
+                r#""param_encoding_version":2"#
+            ),
+            ManifestError::EncodingVersion { found: Some(2), .. }
+        ));
+        assert!(matches!(
+            reject(r#""mean":[0.485"#, r#""mean":[0.5"#),
+            ManifestError::Preprocessing { .. }
+        ));
+        assert!(matches!(
+            reject(r#"["N",64]}]"#, r#"["N",32]}]"#),
+            ManifestError::Shape { .. }
+        ));
+        assert!(matches!(
+            reject(
+                r#"{"name":"logits","shape":["N",4]}"#,
+                r#"{"name":"logits","shape":["N",5]}"#
+            ),
+            ManifestError::Shape { .. }
+        ));
+        assert!(matches!(
+            reject(r#""name":"quality_head""#, r#""name":"quality_predictor""#),
+            ManifestError::DuplicateModel(_)
+        ));
+        assert!(matches!(
+            Manifest::from_json("{"),
+            Err(ManifestError::Json(_))
+        ));
+        assert!(matches!(
+            reject(r#""format":"json""#, r#""format":"onnx""#),
+            ManifestError::Shape { .. }
+        ));
     }
 
     #[test]

@@ -601,13 +601,16 @@ impl<'de> serde::Deserialize<'de> for Params {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a map of VTracer parameter names to numbers")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Params, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Params, A::Error> {
                 use serde::de::Error;
                 let mut pairs: alloc::vec::Vec<(String, f64)> = alloc::vec::Vec::new();
                 while let Some(key) = map.next_key::<String>()? {
-                    let value = map.next_value::<f64>().map_err(|e| {
-                        A::Error::custom(alloc::format!("parameter `{key}`: {e}"))
-                    })?;
+                    let value = map
+                        .next_value::<f64>()
+                        .map_err(|e| A::Error::custom(alloc::format!("parameter `{key}`: {e}")))?;
                     pairs.push((key, value));
                 }
                 Params::from_pairs_with_defaults(pairs).map_err(A::Error::custom)
@@ -667,7 +670,10 @@ mod tests {
             ("max_iterations", 0.0),
         ] {
             let e = Params::from_pairs_with_defaults([(name, v)]).unwrap_err();
-            assert!(matches!(e, ParamError::OutOfRange { .. }), "{name}={v}: {e}");
+            assert!(
+                matches!(e, ParamError::OutOfRange { .. }),
+                "{name}={v}: {e}"
+            );
         }
     }
 
@@ -679,7 +685,10 @@ mod tests {
             "parameter `corner_threshold` = 200 is out of range: must be an integer in [0, 180] (degrees)"
         );
         let e = Params::from_pairs_with_defaults([("colour_precision", 4.0)]).unwrap_err();
-        assert!(e.to_string().contains("unknown parameter `colour_precision`"));
+        assert!(
+            e.to_string()
+                .contains("unknown parameter `colour_precision`")
+        );
         assert!(e.to_string().contains("color_precision"));
         let e = Params::from_pairs_with_defaults([("length_threshold", f64::NAN)]).unwrap_err();
         assert!(matches!(
@@ -697,8 +706,9 @@ mod tests {
                 value: 2.5
             }
         );
-        let e = Params::from_pairs_with_defaults([("filter_speckle", 2.0), ("filter_speckle", 3.0)])
-            .unwrap_err();
+        let e =
+            Params::from_pairs_with_defaults([("filter_speckle", 2.0), ("filter_speckle", 3.0)])
+                .unwrap_err();
         assert_eq!(
             e,
             ParamError::Duplicate {
@@ -748,10 +758,15 @@ mod tests {
 
     #[test]
     fn serde_round_trip_and_defaults() {
-        let p = Params::from_pairs_with_defaults([("color_precision", 3.0), ("length_threshold", 5.5)])
-            .unwrap();
+        let p =
+            Params::from_pairs_with_defaults([("color_precision", 3.0), ("length_threshold", 5.5)])
+                .unwrap();
         let json = serde_json::to_string(&p).unwrap();
-        assert!(json.starts_with(r#"{"color_precision":3,"corner_threshold":60,"length_threshold":5.5"#));
+        assert!(
+            json.starts_with(
+                r#"{"color_precision":3,"corner_threshold":60,"length_threshold":5.5"#
+            )
+        );
         let back: Params = serde_json::from_str(&json).unwrap();
         assert_eq!(back, p);
         let partial: Params = serde_json::from_str(r#"{"filter_speckle": 8}"#).unwrap();

@@ -284,7 +284,11 @@ mod tests {
         );
         assert!(matches!(
             preprocess(&[0; 15], 2, 2).unwrap_err(),
-            PreprocessError::Image(ImageError::BufferLength { expected: 16, got: 15, .. })
+            PreprocessError::Image(ImageError::BufferLength {
+                expected: 16,
+                got: 15,
+                ..
+            })
         ));
         let px = solid(2, 2, [0, 0, 0, 255]);
         let img = ImageRef::new(&px, 2, 2).unwrap();
@@ -303,9 +307,11 @@ mod tests {
         let t = preprocess(&solid(7, 7, [12, 200, 99, 0]), 7, 7).unwrap();
         let plane = INPUT_SIZE * INPUT_SIZE;
         for c in 0..3 {
-            assert!(t[c * plane..(c + 1) * plane]
-                .iter()
-                .all(|v| (v - WHITE_NORMALISED[c]).abs() < 1e-5));
+            assert!(
+                t[c * plane..(c + 1) * plane]
+                    .iter()
+                    .all(|v| (v - WHITE_NORMALISED[c]).abs() < 1e-5)
+            );
         }
         let t = preprocess(&solid(300, 300, [255, 0, 0, 255]), 300, 300).unwrap();
         assert!((t[0] - WHITE_NORMALISED[0]).abs() < 1e-5);
@@ -332,7 +338,11 @@ mod tests {
         }
         let t = preprocess(&px, 448, 448).unwrap();
         let expect = (0.5 - IMAGENET_MEAN[0]) / IMAGENET_STD[0];
-        assert!(t[..INPUT_SIZE * INPUT_SIZE].iter().all(|v| (v - expect).abs() < 1e-4));
+        assert!(
+            t[..INPUT_SIZE * INPUT_SIZE]
+                .iter()
+                .all(|v| (v - expect).abs() < 1e-4)
+        );
     }
 
     #[test]

@@ -35,22 +35,38 @@ fn golden_png_preprocesses_to_the_reference_tensor() {
     for s in samples {
         let i = s[0].as_u64().unwrap() as usize;
         let v = s[1].as_f64().unwrap();
-        assert!((f64::from(t[i]) - v).abs() <= tol, "value {i}: {} vs reference {v}", t[i]);
+        assert!(
+            (f64::from(t[i]) - v).abs() <= tol,
+            "value {i}: {} vs reference {v}",
+            t[i]
+        );
     }
     let sum: f64 = t.iter().map(|&v| f64::from(v)).sum();
     let sum_abs: f64 = t.iter().map(|&v| f64::from(v).abs()).sum();
     let sum_sq: f64 = t.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
     for (name, got) in [("sum", sum), ("sum_abs", sum_abs), ("sum_sq", sum_sq)] {
         let want = expected[name].as_f64().unwrap();
-        assert!(((got - want) / want).abs() <= rel, "{name}: {got} vs reference {want}");
+        assert!(
+            ((got - want) / want).abs() <= rel,
+            "{name}: {got} vs reference {want}"
+        );
     }
     let plane = preprocess::INPUT_SIZE * preprocess::INPUT_SIZE;
     for c in 0..3 {
-        let mean: f64 = t[c * plane..(c + 1) * plane].iter().map(|&v| f64::from(v)).sum::<f64>() / plane as f64;
+        let mean: f64 = t[c * plane..(c + 1) * plane]
+            .iter()
+            .map(|&v| f64::from(v))
+            .sum::<f64>()
+            / plane as f64;
         let want = expected["channel_mean"][c].as_f64().unwrap();
-        assert!((mean - want).abs() <= tol, "channel {c} mean {mean} vs {want}");
+        assert!(
+            (mean - want).abs() <= tol,
+            "channel {c} mean {mean} vs {want}"
+        );
     }
-    let (min, max) = t.iter().fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    let (min, max) = t
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
     assert!((f64::from(min) - expected["min"].as_f64().unwrap()).abs() <= tol);
     assert!((f64::from(max) - expected["max"].as_f64().unwrap()).abs() <= tol);
 }

@@ -47,18 +47,23 @@ pub fn decode(bytes: &[u8], name: &Path) -> Result<RgbaImage, NativeError> {
         .map_err(|e| err(e.to_string()))?;
     match reader.format() {
         Some(image::ImageFormat::Png | image::ImageFormat::Jpeg) => {}
-        Some(other) => return Err(err(format!("{other:?} is not supported (PNG or JPEG only)"))),
+        Some(other) => {
+            return Err(err(format!(
+                "{other:?} is not supported (PNG or JPEG only)"
+            )));
+        }
         None => return Err(err("not a PNG or JPEG file".into())),
     }
-    let (width, height) = reader
-        .into_dimensions()
-        .map_err(|e| err(e.to_string()))?;
+    let (width, height) = reader.into_dimensions().map_err(|e| err(e.to_string()))?;
     check_size(width, height, name)?;
     let mut reader = ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| err(e.to_string()))?;
     reader.no_limits();
-    let rgba = reader.decode().map_err(|e| err(e.to_string()))?.into_rgba8();
+    let rgba = reader
+        .decode()
+        .map_err(|e| err(e.to_string()))?
+        .into_rgba8();
     let image = RgbaImage {
         width: rgba.width(),
         height: rgba.height(),
@@ -108,7 +113,10 @@ mod tests {
         assert_eq!(&p.pixels[..4], &[1, 2, 3, 200]);
         let mut jpg = Vec::new();
         image::RgbImage::from_pixel(8, 8, image::Rgb([250, 0, 0]))
-            .write_to(&mut std::io::Cursor::new(&mut jpg), image::ImageFormat::Jpeg)
+            .write_to(
+                &mut std::io::Cursor::new(&mut jpg),
+                image::ImageFormat::Jpeg,
+            )
             .unwrap();
         let j = decode(&jpg, Path::new("b.jpg")).unwrap();
         assert_eq!((j.width, j.height), (8, 8));
@@ -127,7 +135,12 @@ mod tests {
         let e = load(Path::new("/nonexistent/logo.png")).unwrap_err();
         assert!(matches!(e, NativeError::Read { .. }));
         let gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;";
-        assert!(decode(gif, Path::new("a.gif")).unwrap_err().to_string().contains("not supported"));
+        assert!(
+            decode(gif, Path::new("a.gif"))
+                .unwrap_err()
+                .to_string()
+                .contains("not supported")
+        );
     }
 
     /// CRC-32 (PNG's chunk checksum), bitwise.
@@ -136,7 +149,11 @@ mod tests {
         for &b in bytes {
             crc ^= u32::from(b);
             for _ in 0..8 {
-                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
             }
         }
         !crc
@@ -152,7 +169,13 @@ mod tests {
         bytes[29..33].copy_from_slice(&crc.to_be_bytes());
         let e = decode(&bytes, Path::new("huge.png")).unwrap_err();
         assert!(
-            matches!(e, NativeError::Image { source: ImageError::TooLarge { .. }, .. }),
+            matches!(
+                e,
+                NativeError::Image {
+                    source: ImageError::TooLarge { .. },
+                    ..
+                }
+            ),
             "{e}"
         );
         assert!(e.to_string().contains("huge.png"));

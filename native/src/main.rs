@@ -136,7 +136,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .collect();
                 println!("{}", serde_json::Value::Array(rows));
             } else {
-                println!("{:<18} {:<8} {:>12} {:>8}  {:<15} description", "name", "type", "range", "default", "unit");
+                println!(
+                    "{:<18} {:<8} {:>12} {:>8}  {:<15} description",
+                    "name", "type", "range", "default", "unit"
+                );
                 for s in &SCHEMA {
                     let kind = match s.kind {
                         ParamKind::Integer => "integer",

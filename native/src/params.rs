@@ -35,8 +35,14 @@ mod tests {
     fn assignments() {
         let p = from_assignments(&["color_precision=4", " filter_speckle = 2 "]).unwrap();
         assert_eq!((p.color_precision(), p.filter_speckle()), (4, 2));
-        assert!(matches!(from_assignments(&["color_precision"]), Err(NativeError::ParamSyntax { .. })));
-        assert!(matches!(from_assignments(&["color_precision=high"]), Err(NativeError::ParamSyntax { .. })));
+        assert!(matches!(
+            from_assignments(&["color_precision"]),
+            Err(NativeError::ParamSyntax { .. })
+        ));
+        assert!(matches!(
+            from_assignments(&["color_precision=high"]),
+            Err(NativeError::ParamSyntax { .. })
+        ));
         let e = from_assignments(&["color_precision=12"]).unwrap_err();
         assert!(e.to_string().contains("[1, 8]"), "{e}");
     }

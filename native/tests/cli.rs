@@ -2,7 +2,10 @@
 
 use std::process::{Command, Output};
 
-const LOGO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/golden/logo.png");
+const LOGO: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/fixtures/golden/logo.png"
+);
 
 fn vectune(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vectune"))
@@ -12,22 +15,43 @@ fn vectune(args: &[&str]) -> Output {
 }
 
 fn stdout_json(out: &Output) -> serde_json::Value {
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("JSON on stdout")
 }
 
 #[test]
 fn predict_json_reports_source_params_and_a_score() {
-    let v = stdout_json(&vectune(&["predict", LOGO, "--param", "color_precision=3", "-p", "filter_speckle=0", "--json"]));
+    let v = stdout_json(&vectune(&[
+        "predict",
+        LOGO,
+        "--param",
+        "color_precision=3",
+        "-p",
+        "filter_speckle=0",
+        "--json",
+    ]));
     assert_eq!(v["source"], "heuristic");
     assert_eq!(v["params"]["color_precision"], 3);
     assert_eq!(v["params"]["filter_speckle"], 0);
-    assert_eq!(v["params"]["corner_threshold"], 60, "omitted parameters take VTracer's defaults");
+    assert_eq!(
+        v["params"]["corner_threshold"], 60,
+        "omitted parameters take VTracer's defaults"
+    );
     let ssim = v["ssim"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&ssim));
     assert_eq!(v["features"]["width"], 61);
     // Fewer colours never predict better than more.
-    let cp1 = stdout_json(&vectune(&["predict", LOGO, "-p", "color_precision=1", "--json"]));
+    let cp1 = stdout_json(&vectune(&[
+        "predict",
+        LOGO,
+        "-p",
+        "color_precision=1",
+        "--json",
+    ]));
     assert!(cp1["ssim"].as_f64().unwrap() < ssim);
 }
 
@@ -50,11 +74,23 @@ fn fails_with(args: &[&str], needle: &str) {
 
 #[test]
 fn bad_input_is_one_line_and_non_zero() {
-    fails_with(&["predict", LOGO, "-p", "color_precision=0"], "must be an integer in [1, 8]");
-    fails_with(&["predict", LOGO, "-p", "colour_precision=4"], "unknown parameter `colour_precision`");
-    fails_with(&["predict", LOGO, "-p", "color_precision"], "expected name=value");
+    fails_with(
+        &["predict", LOGO, "-p", "color_precision=0"],
+        "must be an integer in [1, 8]",
+    );
+    fails_with(
+        &["predict", LOGO, "-p", "colour_precision=4"],
+        "unknown parameter `colour_precision`",
+    );
+    fails_with(
+        &["predict", LOGO, "-p", "color_precision"],
+        "expected name=value",
+    );
     fails_with(&["predict", LOGO, "-p", "length_threshold=NaN"], "finite");
-    fails_with(&["predict", "/nonexistent.png"], "cannot read `/nonexistent.png`");
+    fails_with(
+        &["predict", "/nonexistent.png"],
+        "cannot read `/nonexistent.png`",
+    );
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
     fails_with(&["predict", manifest], "not a PNG or JPEG");
 }
@@ -67,7 +103,10 @@ fn params_and_features() {
     assert_eq!(rows[0]["name"], "color_precision");
     assert_eq!(rows[0]["min"], 1.0);
     let f = stdout_json(&vectune(&["features", LOGO, "--json"]));
-    assert_eq!((f["width"].as_u64(), f["height"].as_u64()), (Some(61), Some(37)));
+    assert_eq!(
+        (f["width"].as_u64(), f["height"].as_u64()),
+        (Some(61), Some(37))
+    );
     assert!(f["unique_colors"].as_u64().unwrap() > 4);
     let help = vectune(&["--help"]);
     assert!(String::from_utf8(help.stdout).unwrap().contains("predict"));

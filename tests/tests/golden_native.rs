@@ -16,7 +16,10 @@ fn native_decode_then_core_preprocess_matches_reference() {
     let tol = expected["tolerance"]["value"].as_f64().unwrap();
     for s in expected["samples"].as_array().unwrap() {
         let i = s[0].as_u64().unwrap() as usize;
-        assert!((f64::from(t[i]) - s[1].as_f64().unwrap()).abs() <= tol, "value {i}");
+        assert!(
+            (f64::from(t[i]) - s[1].as_f64().unwrap()).abs() <= tol,
+            "value {i}"
+        );
     }
 }
 

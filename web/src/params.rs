@@ -1,0 +1,57 @@
+//! JS face of `vectune_core::params`.
+
+use vectune_core::params::{ParamKind, Params, SCHEMA};
+use wasm_bindgen::prelude::*;
+
+use crate::error::{js_error, to_js};
+
+#[derive(serde::Serialize)]
+struct SpecJs {
+    name: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    min: f64,
+    max: f64,
+    default: f64,
+    step: f64,
+    unit: &'static str,
+    description: &'static str,
+}
+
+/// The parameter schema: `[{name, type, min, max, default, step, unit, description}, ...]` in
+/// encoding order, for building sliders.
+#[wasm_bindgen(js_name = paramSchema)]
+pub fn param_schema() -> Result<JsValue, JsError> {
+    let rows: Vec<SpecJs> = SCHEMA
+        .iter()
+        .map(|s| SpecJs {
+            name: s.name,
+            kind: match s.kind {
+                ParamKind::Integer => "integer",
+                ParamKind::Float => "float",
+            },
+            min: s.min,
+            max: s.max,
+            default: s.default,
+            step: s.step,
+            unit: s.unit,
+            description: s.description,
+        })
+        .collect();
+    to_js(&rows)
+}
+
+/// Validates a plain object of parameters (omitted ones take VTracer's defaults) and returns the
+/// complete set; throws an `Error` naming the parameter and its range.
+#[wasm_bindgen(js_name = validateParams)]
+pub fn validate_params(params: JsValue) -> Result<JsValue, JsError> {
+    to_js(&parse(params)?)
+}
+
+/// A JS object (or `undefined` for all defaults) to core parameters.
+pub(crate) fn parse(params: JsValue) -> Result<Params, JsError> {
+    if params.is_undefined() || params.is_null() {
+        return Ok(Params::default());
+    }
+    serde_wasm_bindgen::from_value(params).map_err(js_error)
+}
