@@ -1,0 +1,26 @@
+//! # vectune-truth: the measuring instrument
+//!
+//! What vectune predicts is defined here, once (see this crate's `README.md`):
+//!
+//! 1. the logo is flattened onto white ([`vectune_core::image::over_white`], rounded to 8 bits);
+//! 2. [`vectorize`]: VTracer 0.6.5 (pinned) in colour mode, stacked hierarchy, spline fitting, with
+//!    the eight [`vectune_core::params::Params`];
+//! 3. [`render`]: the SVG rendered back by resvg onto white at the original size;
+//! 4. [`ssim`]: standard SSIM (Wang et al. 2004; Gaussian window 11x11, sigma 1.5, K1 0.01, K2 0.03,
+//!    L 255) between the BT.601 luma of the flattened original and of the rendering, at the image's
+//!    own resolution, averaged over the pixels whose window lies inside the image (as scikit-image).
+//!
+//! [`measure`] runs all four and reports `{ ssim, svg_bytes, path_count, vectorize_ms }`.
+//! The [`synth`], [`sources`] and [`dataset`] modules build the training and evaluation data.
+
+pub mod dataset;
+pub mod error;
+pub mod measure;
+pub mod render;
+pub mod sources;
+pub mod ssim;
+pub mod synth;
+pub mod vectorize;
+
+pub use error::TruthError;
+pub use measure::{Measurement, measure};

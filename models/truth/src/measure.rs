@@ -1,0 +1,57 @@
+//! One measurement: flatten -> vectorize -> render -> SSIM, the definition of what vectune predicts.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use vectune_core::{image::ImageRef, params::Params};
+
+use crate::render::{Background, Renderer, flatten_on_white};
+use crate::{TruthError, ssim, vectorize};
+
+/// The result of measuring one image with one parameter set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    /// SSIM of the rendered SVG against the flattened original ([`crate::ssim`]).
+    pub ssim: f64,
+    /// Size of the SVG in bytes.
+    pub svg_bytes: usize,
+    /// Number of `<path>` elements.
+    pub path_count: usize,
+    /// Wall time of VTracer alone, milliseconds.
+    pub vectorize_ms: f64,
+}
+
+/// Measures `image` with `params`; `item` names the image in errors.
+pub fn measure(
+    image: &ImageRef<'_>,
+    params: &Params,
+    renderer: &Renderer,
+    item: &str,
+) -> Result<Measurement, TruthError> {
+    measure_with_svg(image, params, renderer, item).map(|(m, _)| m)
+}
+
+/// [`measure`], also returning the SVG.
+pub fn measure_with_svg(
+    image: &ImageRef<'_>,
+    params: &Params,
+    renderer: &Renderer,
+    item: &str,
+) -> Result<(Measurement, String), TruthError> {
+    let (w, h) = (image.width(), image.height());
+    let flat = flatten_on_white(image.data());
+    let start = Instant::now();
+    let svg = vectorize::vectorize_flat(&flat, w, h, params, item)?;
+    let vectorize_ms = start.elapsed().as_secs_f64() * 1e3;
+    let rendered = renderer.render(&svg, w, h, Background::White, item)?;
+    let ssim = ssim::ssim(&flat, &rendered.pixels, w, h, item)?;
+    Ok((
+        Measurement {
+            ssim,
+            svg_bytes: svg.len(),
+            path_count: vectorize::path_count(&svg),
+            vectorize_ms,
+        },
+        svg,
+    ))
+}
