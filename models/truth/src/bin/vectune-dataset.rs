@@ -1,1 +1,245 @@
-fn main() {}
+//! `vectune-dataset`: builds the labelled datasets (VTracer + resvg + SSIM) the models are trained
+//! and judged on. See `models/truth/README.md`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use vectune_truth::dataset::{self, BuildConfig, PlanConfig, Split};
+use vectune_truth::sources;
+
+#[derive(Parser)]
+#[command(
+    name = "vectune-dataset",
+    version,
+    about = "Build labelled datasets: logos x VTracer parameter sets -> SSIM of the SVG",
+    long_about = "Build labelled datasets: synthetic and real logos (npm: @iconify-json/logos, \
+                  simple-icons, devicon) x VTracer parameter sets, each labelled with the SSIM of \
+                  VTracer's SVG rendered back by resvg. Parallel, resumable (rerun the same command \
+                  after a kill), reproducible from --seed."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct Common {
+    /// Output directory (images/, labels.csv, done.txt, errors.jsonl, build.json).
+    #[arg(long)]
+    out: PathBuf,
+    /// Where the npm packages are downloaded and extracted.
+    #[arg(long, default_value = "target/vectune-data/npm-cache")]
+    cache: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build (or resume) a dataset.
+    Build {
+        #[command(flatten)]
+        common: Common,
+        /// Number of images.
+        #[arg(long, default_value_t = 8000)]
+        images: usize,
+        /// Parameter sets per image.
+        #[arg(long, default_value_t = 25)]
+        params_per_image: usize,
+        /// Share of real logos.
+        #[arg(long, default_value_t = 0.5)]
+        real_fraction: f64,
+        /// Run seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Smallest long side, px.
+        #[arg(long, default_value_t = 64)]
+        min_side: u32,
+        /// Largest long side, px.
+        #[arg(long, default_value_t = 1024)]
+        max_side: u32,
+        /// Only this split (train, val, test; test has real logos only).
+        #[arg(long, value_parser = parse_split)]
+        split: Option<Split>,
+    },
+    /// The committed evaluation set: real logos of the test split x 8 parameter sets, small sizes.
+    Eval {
+        #[command(flatten)]
+        common: Common,
+        /// Number of images.
+        #[arg(long, default_value_t = 320)]
+        images: usize,
+        /// Run seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// Summary statistics of a built dataset.
+    Stats {
+        /// The dataset directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_split(s: &str) -> Result<Split, String> {
+    Split::from_name(s).ok_or_else(|| format!("unknown split `{s}` (train, val or test)"))
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn build(common: &Common, cfg: BuildConfig) -> anyhow::Result<()> {
+    if let Some(t) = common.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build_global()
+            .context("thread pool")?;
+    }
+    if !common.quiet {
+        eprintln!(
+            "fetching real logos into {} (npm pack, once)",
+            common.cache.display()
+        );
+    }
+    let real = sources::load_all(&common.cache)?;
+    if !common.quiet {
+        eprintln!(
+            "{} real logos available; building into {}",
+            real.len(),
+            common.out.display()
+        );
+    }
+    let report = dataset::build(&cfg, &real, &common.out, !common.quiet)?;
+    copy_licenses(&common.cache, &common.out)?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+/// Puts the licence of every real source beside the data.
+fn copy_licenses(cache: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
+    let dir = out.join("licenses");
+    std::fs::create_dir_all(&dir)?;
+    let mut index = String::from(
+        "# Licences of the real logos in this dataset\n\nAll logos are trademarks of their owners; they are used as data for training and tests.\n\n",
+    );
+    for source in sources::RealSource::ALL {
+        let pkg = source.package();
+        let pkg_dir = sources::fetch(pkg, cache)?;
+        index.push_str(&format!(
+            "- `{}` ({}@{}): {}",
+            source.name(),
+            pkg.name,
+            pkg.version,
+            pkg.license
+        ));
+        if let Some(file) = pkg.license_file {
+            let target = format!("{}-{}", source.name(), file);
+            std::fs::copy(pkg_dir.join(file), dir.join(&target))
+                .with_context(|| format!("copying the licence of {}", pkg.name))?;
+            index.push_str(&format!(", see `{target}`"));
+        } else {
+            index.push_str(
+                " (the package declares CC0-1.0 in its metadata and ships no licence file)",
+            );
+        }
+        index.push('\n');
+    }
+    std::fs::write(dir.join("README.md"), index)?;
+    Ok(())
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Build {
+            common,
+            images,
+            params_per_image,
+            real_fraction,
+            seed,
+            min_side,
+            max_side,
+            split,
+        } => {
+            anyhow::ensure!(
+                params_per_image >= 1,
+                "--params-per-image must be at least 1"
+            );
+            anyhow::ensure!(
+                min_side >= 16 && min_side <= max_side,
+                "need 16 <= --min-side <= --max-side"
+            );
+            anyhow::ensure!(
+                (0.0..=1.0).contains(&real_fraction),
+                "--real-fraction must be in [0, 1]"
+            );
+            let cfg = BuildConfig {
+                plan: PlanConfig {
+                    images,
+                    real_fraction,
+                    seed,
+                    min_side,
+                    max_side,
+                    split,
+                },
+                params_per_image,
+            };
+            build(&common, cfg)
+        }
+        Command::Eval {
+            common,
+            images,
+            seed,
+        } => {
+            let cfg = BuildConfig {
+                plan: PlanConfig {
+                    images,
+                    real_fraction: 1.0,
+                    seed,
+                    min_side: 64,
+                    max_side: 320,
+                    split: Some(Split::Test),
+                },
+                params_per_image: 8,
+            };
+            build(&common, cfg)
+        }
+        Command::Stats { out, json } => {
+            let rows = dataset::read_labels(&out.join("labels.csv"))?;
+            let s = dataset::stats(&rows);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                println!(
+                    "{} labels over {} images; within-image share of SSIM variance {:.3}; median VTracer time {:.1} ms",
+                    s.labels, s.images, s.within_image_variance_share, s.median_vectorize_ms
+                );
+                println!("images by source: {:?}", s.images_by_source);
+                println!("labels by split: {:?}", s.labels_by_split);
+                println!("\n| group | labels | p10 | p50 | p90 |\n|---|---|---|---|---|");
+                for (k, q) in s.ssim_by_source.iter().chain(&s.ssim_by_class) {
+                    println!(
+                        "| {k} | {} | {:.4} | {:.4} | {:.4} |",
+                        q.n, q.p10, q.p50, q.p90
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
