@@ -578,7 +578,8 @@ pub fn build(
                 return Err(file_err(
                     &cfg_path,
                     format!(
-                        "this directory was built with other settings ({existing}); use another --out"
+                        "this directory was built with other settings ({}); use another --out",
+                        existing.split_whitespace().collect::<Vec<_>>().join(" ")
                     ),
                 ));
             }
