@@ -38,6 +38,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Vectorize with VTracer, render the SVG back and measure its real SSIM (slow, exact), beside
+    /// the prediction, so a prediction can be checked.
+    Measure {
+        /// A PNG or JPEG logo.
+        image: PathBuf,
+        /// A VTracer parameter, `name=value` (repeatable); omitted ones take VTracer's defaults.
+        #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Also write VTracer's SVG to this file.
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the image statistics the heuristic and the suggester use.
     Features {
         /// A PNG or JPEG logo.
@@ -54,9 +69,24 @@ enum Command {
     },
 }
 
+/// `println!` that returns an error instead of panicking when stdout is closed (`| head`).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($t)*)?
+    }};
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
+        // A reader that stopped reading (`vectune ... | head -1`) is not an error.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {}", one_line(&e));
             ExitCode::FAILURE
@@ -93,15 +123,62 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if json {
                 let mut v = serde_json::to_value(&p)?;
                 v["image"] = serde_json::Value::String(path.display().to_string());
-                println!("{v}");
+                out!("{v}");
             } else {
-                println!(
+                out!(
                     "{}: predicted SSIM {:.4} (source: {})",
                     path.display(),
                     p.ssim,
                     serde_json::to_value(p.source)?.as_str().unwrap_or("?")
                 );
-                println!("parameters: {}", p.params);
+                out!("parameters: {}", p.params);
+            }
+        }
+        Command::Measure {
+            image: path,
+            params: assignments,
+            svg: svg_out,
+            json,
+        } => {
+            let params = params::from_assignments(&assignments)?;
+            let img = image::load(&path)?;
+            let view = img.view().with_context(|| path.display().to_string())?;
+            let name = path.display().to_string();
+            let renderer = vectune_truth::render::Renderer::new();
+            let (m, svg) =
+                vectune_truth::measure::measure_with_svg(&view, &params, &renderer, &name)?;
+            if let Some(out) = &svg_out {
+                std::fs::write(out, &svg)
+                    .with_context(|| format!("cannot write `{}`", out.display()))?;
+            }
+            let predicted = predict::heuristic_prediction(&view, params);
+            if json {
+                let v = serde_json::json!({
+                    "image": name,
+                    "params": params,
+                    "ssim": m.ssim,
+                    "svg_bytes": m.svg_bytes,
+                    "path_count": m.path_count,
+                    "vectorize_ms": m.vectorize_ms,
+                    "predicted": { "ssim": predicted.ssim, "source": predicted.source },
+                });
+                out!("{v}");
+            } else {
+                out!(
+                    "{name}: actual SSIM {:.4} (predicted {:.4}, source: {})",
+                    m.ssim,
+                    predicted.ssim,
+                    serde_json::to_value(predicted.source)?
+                        .as_str()
+                        .unwrap_or("?")
+                );
+                out!(
+                    "SVG: {} bytes, {} paths, VTracer {:.1} ms",
+                    m.svg_bytes,
+                    m.path_count,
+                    m.vectorize_ms
+                );
+                out!("parameters: {params}");
             }
         }
         Command::Features { image: path, json } => {
@@ -109,16 +186,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let view = img.view().with_context(|| path.display().to_string())?;
             let f = vectune_core::features::compute(&view);
             if json {
-                println!("{}", serde_json::to_string(&f)?);
+                out!("{}", serde_json::to_string(&f)?);
             } else {
-                println!("{}: {}x{}", path.display(), f.width, f.height);
-                println!("  unique colours (5-bit) {}", f.unique_colors);
-                println!("  colour entropy         {:.3} bits", f.color_entropy);
-                println!("  edge density           {:.4}", f.edge_density);
-                println!("  gradient strength      {:.4}", f.gradient_strength);
-                println!("  corner density         {:.5}", f.corner_density);
-                println!("  transparency           {:.4}", f.transparency);
-                println!("  complexity             {:.3}", f.complexity);
+                out!("{}: {}x{}", path.display(), f.width, f.height);
+                out!("  unique colours (5-bit) {}", f.unique_colors);
+                out!("  colour entropy         {:.3} bits", f.color_entropy);
+                out!("  edge density           {:.4}", f.edge_density);
+                out!("  gradient strength      {:.4}", f.gradient_strength);
+                out!("  corner density         {:.5}", f.corner_density);
+                out!("  transparency           {:.4}", f.transparency);
+                out!("  complexity             {:.3}", f.complexity);
             }
         }
         Command::Params { json } => {
@@ -134,18 +211,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         })
                     })
                     .collect();
-                println!("{}", serde_json::Value::Array(rows));
+                out!("{}", serde_json::Value::Array(rows));
             } else {
-                println!(
+                out!(
                     "{:<18} {:<8} {:>12} {:>8}  {:<15} description",
-                    "name", "type", "range", "default", "unit"
+                    "name",
+                    "type",
+                    "range",
+                    "default",
+                    "unit"
                 );
                 for s in &SCHEMA {
                     let kind = match s.kind {
                         ParamKind::Integer => "integer",
                         ParamKind::Float => "float",
                     };
-                    println!(
+                    out!(
                         "{:<18} {:<8} {:>12} {:>8}  {:<15} {}",
                         s.name,
                         kind,

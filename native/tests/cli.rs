@@ -111,3 +111,29 @@ fn params_and_features() {
     let help = vectune(&["--help"]);
     assert!(String::from_utf8(help.stdout).unwrap().contains("predict"));
 }
+
+#[test]
+fn measure_runs_vtracer_and_reports_the_real_ssim() {
+    let svg = std::env::temp_dir().join(format!("vectune-cli-{}.svg", std::process::id()));
+    let v = stdout_json(&vectune(&[
+        "measure",
+        LOGO,
+        "-p",
+        "color_precision=5",
+        "--svg",
+        svg.to_str().unwrap(),
+        "--json",
+    ]));
+    let ssim = v["ssim"].as_f64().unwrap();
+    assert!(ssim > 0.0 && ssim <= 1.0);
+    assert_eq!(v["params"]["color_precision"], 5);
+    assert_eq!(v["predicted"]["source"], "heuristic");
+    let written = std::fs::read_to_string(&svg).unwrap();
+    assert!(written.contains("<svg") && written.contains("<path"));
+    assert_eq!(v["svg_bytes"].as_u64().unwrap() as usize, written.len());
+    let _ = std::fs::remove_file(&svg);
+    fails_with(
+        &["measure", LOGO, "-p", "max_iterations=0"],
+        "max_iterations",
+    );
+}
