@@ -1,7 +1,8 @@
 //! The one interface every inference runtime implements: ONNX Runtime, libtorch and tract on the
 //! server, tract in the browser. Tensors cross it as flat `f32` slices in the layouts the core
-//! assembles ([`crate::batch`]): images `[N, 3, 224, 224]` (CHW, [`crate::preprocess`]), parameters
-//! `[N, 8]` ([`crate::params::Params::encode`]), embeddings `[N, D]`.
+//! assembles ([`crate::batch`]): images `[N, 3, 224, 224]` (CHW, [`crate::preprocess`]), original
+//! sizes `[N, 2]` ([`crate::preprocess::size_features`]), parameters `[N, 8]`
+//! ([`crate::params::Params::encode`]), embeddings `[N, D]`.
 //!
 //! A backend must be `Send + Sync`: one instance serves many threads at once. Errors are
 //! [`BackendError`]s; bindings convert them at their edge (HTTP status, `JsError`, CLI message).
@@ -9,8 +10,8 @@
 //! ```
 //! use vectune_core::backend::{Backend, BackendError, Batch};
 //!
-//! fn first_score(backend: &dyn Backend, images: &[f32], params: &[f32]) -> Result<f32, BackendError> {
-//!     let batch = Batch::new(images, params)?;
+//! fn first_score(backend: &dyn Backend, images: &[f32], sizes: &[f32], params: &[f32]) -> Result<f32, BackendError> {
+//!     let batch = Batch::new(images, sizes, params)?;
 //!     Ok(backend.predict_quality(batch)?[0])
 //! }
 //! ```
@@ -20,7 +21,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::params::PARAM_COUNT;
-use crate::preprocess::TENSOR_LEN;
+use crate::preprocess::{SIZE_FEATURES, TENSOR_LEN};
 
 /// Why a backend could not run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,18 +57,25 @@ impl fmt::Display for BackendError {
 
 impl core::error::Error for BackendError {}
 
-/// One batch of images with one parameter set each, shape-checked.
+/// One batch of images with their sizes and one parameter set each, shape-checked.
 #[derive(Clone, Copy, Debug)]
 pub struct Batch<'a> {
     images: &'a [f32],
+    sizes: &'a [f32],
     params: &'a [f32],
     len: usize,
 }
 
 impl<'a> Batch<'a> {
-    /// `images` must be `N * 3*224*224` long and `params` `N * 8`, with the same `N >= 1`.
-    pub fn new(images: &'a [f32], params: &'a [f32]) -> Result<Batch<'a>, BackendError> {
+    /// `images` must be `N * 3*224*224` long, `sizes` `N * 2` and `params` `N * 8`, with the same
+    /// `N >= 1`.
+    pub fn new(
+        images: &'a [f32],
+        sizes: &'a [f32],
+        params: &'a [f32],
+    ) -> Result<Batch<'a>, BackendError> {
         let n = image_count(images)?;
+        check_sizes(n, sizes)?;
         if params.len() != n * PARAM_COUNT {
             return Err(BackendError::Shape(alloc::format!(
                 "{n} images need {} parameter values, got {}",
@@ -77,6 +85,7 @@ impl<'a> Batch<'a> {
         }
         Ok(Batch {
             images,
+            sizes,
             params,
             len: n,
         })
@@ -97,10 +106,27 @@ impl<'a> Batch<'a> {
         self.images
     }
 
+    /// `[N, 2]` size features.
+    pub fn sizes(&self) -> &'a [f32] {
+        self.sizes
+    }
+
     /// `[N, 8]` parameter tensor.
     pub fn params(&self) -> &'a [f32] {
         self.params
     }
+}
+
+/// Checks that `sizes` holds [`SIZE_FEATURES`] values for each of `n` images.
+pub fn check_sizes(n: usize, sizes: &[f32]) -> Result<(), BackendError> {
+    if sizes.len() != n * SIZE_FEATURES {
+        return Err(BackendError::Shape(alloc::format!(
+            "{n} images need {} size features, got {}",
+            n * SIZE_FEATURES,
+            sizes.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Number of whole images in a flat image tensor, or a shape error.
@@ -132,8 +158,9 @@ pub trait Backend: Send + Sync {
     /// The combined quality model: one SSIM in `[0, 1]` per item.
     fn predict_quality(&self, batch: Batch<'_>) -> Result<Vec<f32>, BackendError>;
 
-    /// The split form's encoder: `[N, D]` embeddings for `[N, 3, 224, 224]` images, row-major.
-    fn encode_images(&self, images: &[f32]) -> Result<Vec<f32>, BackendError>;
+    /// The split form's encoder: `[N, D]` embeddings for `[N, 3, 224, 224]` images and their
+    /// `[N, 2]` size features, row-major.
+    fn encode_images(&self, images: &[f32], sizes: &[f32]) -> Result<Vec<f32>, BackendError>;
 
     /// Width `D` of the encoder's embedding.
     fn embedding_dim(&self) -> usize;
@@ -165,17 +192,25 @@ mod tests {
     fn batch_shapes_are_checked() {
         let img = vec![0.0; 2 * TENSOR_LEN];
         let par = vec![0.0; 16];
-        let b = Batch::new(&img, &par).unwrap();
+        let sz = vec![0.5; 4];
+        let b = Batch::new(&img, &sz, &par).unwrap();
         assert_eq!(b.len(), 2);
         assert!(matches!(
-            Batch::new(&img, &par[..8]),
+            Batch::new(&img, &sz[..2], &par),
             Err(BackendError::Shape(_))
         ));
         assert!(matches!(
-            Batch::new(&img[..10], &par),
+            Batch::new(&img, &sz, &par[..8]),
             Err(BackendError::Shape(_))
         ));
-        assert!(matches!(Batch::new(&[], &[]), Err(BackendError::Shape(_))));
+        assert!(matches!(
+            Batch::new(&img[..10], &sz, &par),
+            Err(BackendError::Shape(_))
+        ));
+        assert!(matches!(
+            Batch::new(&[], &[], &[]),
+            Err(BackendError::Shape(_))
+        ));
         assert_eq!(image_count(&img), Ok(2));
         assert!(image_count(&img[1..]).is_err());
     }

@@ -34,7 +34,7 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::params::{ENCODING_VERSION, PARAM_COUNT};
-use crate::preprocess::{CHANNELS, IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE};
+use crate::preprocess::{CHANNELS, IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE, SIZE_FEATURES};
 
 /// The manifest schema version this core reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -565,6 +565,9 @@ impl ModelEntry {
                 }
             }
         }
+        if self.input("size").is_some() {
+            expect("size", &[SIZE_FEATURES as u64])?;
+        }
         if takes_params {
             expect("params", &[PARAM_COUNT as u64])?;
             if self.param_encoding_version != Some(ENCODING_VERSION) {
@@ -615,7 +618,7 @@ mod tests {
     }
 
     fn full() -> String {
-        let img = r#"{"name":"image","shape":["N",3,224,224]}"#;
+        let img = r#"{"name":"image","shape":["N",3,224,224]},{"name":"size","shape":["N",2]}"#;
         let par = r#"{"name":"params","shape":["N",8]}"#;
         let ssim = r#"[{"name":"ssim","shape":["N",1]}]"#;
         let models = [

@@ -43,6 +43,19 @@ pub const CHANNELS: usize = 3;
 /// Length of one image tensor: `3 * 224 * 224` (CHW).
 pub const TENSOR_LEN: usize = CHANNELS * INPUT_SIZE * INPUT_SIZE;
 
+/// Number of size features per image ([`size_features`]).
+pub const SIZE_FEATURES: usize = 2;
+
+/// The original size as model input: `[log2(width) / 10, log2(height) / 10]` (about `[0.6, 1]` for
+/// 64-1024 px). The 224x224 view loses the size, yet many VTracer parameters are in pixels
+/// (`filter_speckle`, `length_threshold`), so the quality model takes it as its `size` input.
+pub fn size_features(width: u32, height: u32) -> [f32; SIZE_FEATURES] {
+    [
+        libm::log2f(width.max(1) as f32) / 10.0,
+        libm::log2f(height.max(1) as f32) / 10.0,
+    ]
+}
+
 /// ImageNet per-channel mean of RGB in `[0, 1]`, as used by torchvision's pretrained models
 /// (torchvision `transforms.Normalize` documentation, "ImageNet" statistics).
 pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
@@ -343,6 +356,12 @@ mod tests {
                 .iter()
                 .all(|v| (v - expect).abs() < 1e-4)
         );
+    }
+
+    #[test]
+    fn size_features_are_log_scaled() {
+        assert_eq!(size_features(1024, 64), [1.0, 0.6]);
+        assert_eq!(size_features(0, 1), [0.0, 0.0]);
     }
 
     #[test]
