@@ -11,11 +11,14 @@
 //!    own resolution, averaged over the pixels whose window lies inside the image (as scikit-image).
 //!
 //! [`measure`] runs all four and reports `{ ssim, svg_bytes, path_count, vectorize_ms }`.
-//! The [`synth`], [`sources`] and [`dataset`] modules build the training and evaluation data.
+//! The [`synth`], [`sources`] and [`dataset`] modules build the training and evaluation data;
+//! [`metrics`] scores predictions against labels and [`calibrate`] fits the core's heuristic.
 
+pub mod calibrate;
 pub mod dataset;
 pub mod error;
 pub mod measure;
+pub mod metrics;
 pub mod render;
 pub mod sources;
 pub mod ssim;

@@ -79,6 +79,22 @@ enum Command {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// Score the core's heuristic on datasets, and optionally fit its coefficients on a train split.
+    Heuristic {
+        /// Dataset whose `train` rows fit the coefficients (with --fit) and whose `val` rows are
+        /// reported.
+        #[arg(long)]
+        data: PathBuf,
+        /// Further datasets to report on (e.g. models/data/eval); never used for fitting.
+        #[arg(long = "eval")]
+        evals: Vec<PathBuf>,
+        /// Fit the coefficients on the train split.
+        #[arg(long)]
+        fit: bool,
+        /// Write the (fitted or default) coefficients and figures here as JSON.
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
     /// Summary statistics of a built dataset.
     Stats {
         /// The dataset directory.
@@ -219,6 +235,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             build(&common, cfg)
         }
+        Command::Heuristic {
+            data,
+            evals,
+            fit,
+            report,
+        } => heuristic(&data, &evals, fit, report.as_deref()),
         Command::Stats { out, json } => {
             let rows = dataset::read_labels(&out.join("labels.csv"))?;
             let s = dataset::stats(&rows);
@@ -242,4 +264,77 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn heuristic(
+    data: &std::path::Path,
+    evals: &[PathBuf],
+    fit: bool,
+    report: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use vectune_core::heuristic::Coefficients;
+    use vectune_truth::calibrate;
+
+    let rows = dataset::read_labels(&data.join("labels.csv"))?;
+    let split = |name: &str| {
+        rows.iter()
+            .filter(|r| r.split == name)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let (train, val) = (split("train"), split("val"));
+    eprintln!("computing features of {} images", {
+        let mut ids: Vec<_> = rows.iter().map(|r| &r.image_id).collect();
+        ids.dedup();
+        ids.len()
+    });
+    let features = calibrate::image_features(&rows, &data.join("images"))?;
+    let default = Coefficients::default();
+    let fitted = if fit {
+        eprintln!("fitting on {} train labels", train.len());
+        calibrate::fit(&train, &features, default)
+    } else {
+        default
+    };
+    let mut figures = serde_json::Map::new();
+    let mut table = vec![];
+    let mut score =
+        |name: String,
+         rows: &[vectune_truth::dataset::LabelRow],
+         features: &std::collections::BTreeMap<String, vectune_core::features::Features>| {
+            let d = calibrate::evaluate(rows, features, &default);
+            let f = calibrate::evaluate(rows, features, &fitted);
+            table.push(format!(
+                "| {name} | {} | {:.4} / {:.4} | {:.3} / {:.3} | {:.3} / {:.3} |",
+                d.n,
+                d.mae,
+                f.mae,
+                d.r2,
+                f.r2,
+                d.median_within_image_spearman,
+                f.median_within_image_spearman
+            ));
+            figures.insert(name, serde_json::json!({ "default": d, "fitted": f }));
+        };
+    score(format!("{} train", data.display()), &train, &features);
+    score(format!("{} val", data.display()), &val, &features);
+    for e in evals {
+        let erows = dataset::read_labels(&e.join("labels.csv"))?;
+        let efeat = calibrate::image_features(&erows, &e.join("images"))?;
+        score(format!("{}", e.display()), &erows, &efeat);
+    }
+    println!(
+        "| rows | labels | MAE default / fitted | R² default / fitted | within-image Spearman default / fitted |"
+    );
+    println!("|---|---|---|---|---|");
+    for line in &table {
+        println!("{line}");
+    }
+    println!("\ncoefficients: {}", serde_json::to_string(&fitted)?);
+    if let Some(path) = report {
+        let doc = serde_json::json!({ "coefficients": fitted, "fitted": fit, "figures": figures });
+        std::fs::write(path, serde_json::to_string_pretty(&doc)?)
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+    }
+    Ok(())
 }

@@ -1,0 +1,124 @@
+"""The models: QualityPredictor (= QualityHead(QualityEncoder(image, size), params)) and LogoClassifier.
+
+Shapes (N is the dynamic batch in every exported graph):
+
+* `QualityEncoder`: image [N, 3, 224, 224] (core preprocessing), size [N, 2] -> embedding [N, D]
+* `QualityHead`: embedding [N, D], params [N, 8] (`Params::encode`) -> ssim [N, 1] in (0, 1)
+* `QualityPredictor`: image, params, size -> ssim; exactly head(encoder(image, size), params), so
+  a server can run the encoder once per image and the head once per candidate parameter set.
+* `LogoClassifier`: image -> logits [N, 4] over `data.LOGO_CLASSES`.
+
+The CNN is small on purpose (CPU training and browser inference): a 2x average pool to 112 px, five
+3x3 conv + BatchNorm + ReLU blocks (four with stride 2), then global average and max pooling.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from data import LOGO_CLASSES, PARAM_COUNT
+
+DEFAULT_WIDTHS = (16, 32, 64, 96, 128)
+
+
+def conv_block(cin: int, cout: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+class Backbone(nn.Module):
+    """image [N, 3, 224, 224] -> pooled features [N, 2 * widths[-1]] (global avg ++ global max)."""
+
+    def __init__(self, widths=DEFAULT_WIDTHS):
+        super().__init__()
+        layers = [nn.AvgPool2d(2)]  # 224 -> 112: cheap, antialiased
+        cin = 3
+        for i, w in enumerate(widths):
+            layers.append(conv_block(cin, w, stride=2 if i < len(widths) - 1 else 1))
+            cin = w
+        self.features = nn.Sequential(*layers)  # 112 -> 56 -> 28 -> 14 -> 7 -> 7
+        self.out_dim = 2 * cin
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        f = self.features(image)
+        return torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1)
+
+
+class QualityEncoder(nn.Module):
+    """image [N, 3, 224, 224], size [N, 2] -> embedding [N, D]."""
+
+    def __init__(self, embed_dim: int = 96, widths=DEFAULT_WIDTHS):
+        super().__init__()
+        self.backbone = Backbone(widths)
+        self.embed_dim = embed_dim
+        self.proj = nn.Sequential(nn.Linear(self.backbone.out_dim + 2, embed_dim), nn.ReLU(inplace=True))
+
+    def forward(self, image: torch.Tensor, size: torch.Tensor) -> torch.Tensor:
+        return self.proj(torch.cat([self.backbone(image), size], dim=1))
+
+
+class QualityHead(nn.Module):
+    """embedding [N, D], params [N, 8] -> ssim [N, 1] (sigmoid)."""
+
+    def __init__(self, embed_dim: int = 96, hidden: int = 128, init_mean: float = 0.9):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(embed_dim + PARAM_COUNT, hidden), nn.ReLU(inplace=True),
+            nn.Linear(hidden, hidden // 2), nn.ReLU(inplace=True),
+            nn.Linear(hidden // 2, 1),
+        )
+        # start at the training mean: the logit of the mean SSIM
+        init_mean = min(max(init_mean, 1e-3), 1 - 1e-3)
+        with torch.no_grad():
+            self.net[-1].bias.fill_(float(torch.logit(torch.tensor(init_mean))))
+
+    def forward(self, embedding: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.net(torch.cat([embedding, params], dim=1)))
+
+
+class QualityPredictor(nn.Module):
+    """image, params, size -> ssim [N, 1]; `forward_rows` shares one encoder pass over many rows."""
+
+    def __init__(self, embed_dim: int = 96, widths=DEFAULT_WIDTHS, hidden: int = 128, init_mean: float = 0.9):
+        super().__init__()
+        self.encoder = QualityEncoder(embed_dim, widths)
+        self.head = QualityHead(embed_dim, hidden, init_mean)
+
+    def forward(self, image: torch.Tensor, params: torch.Tensor, size: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(image, size), params)
+
+    def forward_rows(self, image, size, params, row_image) -> torch.Tensor:
+        """Training form: image/size [B, ...] once, params [R, 8] with row_image [R] -> ssim [R]."""
+        emb = self.encoder(image, size)
+        return self.head(emb[row_image], params)[:, 0]
+
+
+class LogoClassifier(nn.Module):
+    """image [N, 3, 224, 224] -> logits [N, 4] over LOGO_CLASSES."""
+
+    def __init__(self, widths=DEFAULT_WIDTHS, hidden: int = 64):
+        super().__init__()
+        self.backbone = Backbone(widths)
+        self.head = nn.Sequential(
+            nn.Dropout(0.2), nn.Linear(self.backbone.out_dim, hidden), nn.ReLU(inplace=True),
+            nn.Linear(hidden, len(LOGO_CLASSES)),
+        )
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(image))
+
+
+def count_params(m: nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters())
+
+
+def build_quality(cfg: dict) -> QualityPredictor:
+    return QualityPredictor(cfg.get("embed_dim", 96), tuple(cfg.get("widths", DEFAULT_WIDTHS)),
+                            cfg.get("hidden", 128), cfg.get("init_mean", 0.9))
+
+
+def build_classifier(cfg: dict) -> LogoClassifier:
+    return LogoClassifier(tuple(cfg.get("widths", DEFAULT_WIDTHS)), cfg.get("hidden", 64))

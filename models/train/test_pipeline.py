@@ -1,0 +1,222 @@
+"""Tests of the training tooling: `.venv/bin/python -m pytest -q test_pipeline.py` (about a minute, 1 thread).
+
+1. Preprocessing equals the core's: the golden fixture (tests/fixtures/golden/preprocess.json) within
+   1e-4 per value, and the reference loop implementation (make_golden.py) on awkward sizes.
+2. Parameter encoding equals `Params::encode`: the schema ranges parsed from core/src/params.rs, the
+   values the Rust unit tests assert, and rows of a real labels.csv.
+3. End to end on a tiny generated dataset: train 1 epoch (quality + classifier), evaluate, export,
+   ONNX/TorchScript parity within 1e-5.
+"""
+import csv
+import importlib.util
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+import data
+
+GOLDEN = data.REPO / "tests" / "fixtures" / "golden"
+
+
+def _make_golden_module():
+    spec = importlib.util.spec_from_file_location("make_golden", GOLDEN / "make_golden.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# --- 1. preprocessing -------------------------------------------------------------------------------
+
+def test_preprocess_matches_golden_fixture():
+    g = json.loads((GOLDEN / "preprocess.json").read_text())
+    rgba = data.load_rgba(GOLDEN / g["image"])
+    assert rgba.shape == (g["height"], g["width"], 4)
+    t = data.preprocess(rgba)
+    assert t.shape == tuple(g["shape"]) and t.dtype == np.float32
+    flat = t.reshape(-1).astype(np.float64)
+    tol = g["tolerance"]["value"]
+    assert max(abs(flat[i] - v) for i, v in g["samples"]) <= tol
+    assert abs(flat.min() - g["min"]) <= tol and abs(flat.max() - g["max"]) <= tol
+    for c in range(3):
+        assert abs(t[c].mean() - g["channel_mean"][c]) <= tol
+    rel = g["tolerance"]["sum_relative"]
+    assert abs(flat.sum() - g["sum"]) <= rel * abs(g["sum"])
+    assert abs(np.abs(flat).sum() - g["sum_abs"]) <= rel * g["sum_abs"]
+    assert abs((flat ** 2).sum() - g["sum_sq"]) <= rel * g["sum_sq"]
+
+
+@pytest.mark.parametrize("w,h", [(1, 1), (1, 5), (7, 300), (300, 7), (61, 37), (224, 224), (225, 223), (517, 1024)])
+def test_preprocess_matches_reference_loop(w, h):
+    mg = _make_golden_module()
+    rng = np.random.default_rng(w * 1000 + h)
+    rgba = rng.integers(0, 256, size=(h, w, 4), dtype=np.uint8)
+    rgba[..., 3][rng.random((h, w)) < 0.3] = 0
+    assert np.abs(data.preprocess(rgba) - mg.preprocess(rgba)).max() <= 1e-5
+
+
+def test_transparent_is_white():
+    t = data.preprocess(np.zeros((9, 13, 4), np.uint8))
+    white = (1.0 - data.IMAGENET_MEAN) / data.IMAGENET_STD
+    assert np.abs(t - white[:, None, None]).max() < 1e-5
+
+
+# --- 2. parameter encoding -----------------------------------------------------------------------
+
+def _rust_schema():
+    """(name, min, max) of each SCHEMA row of core/src/params.rs, in order."""
+    src = (data.REPO / "core" / "src" / "params.rs").read_text()
+    table = src[src.index("pub const SCHEMA"):]
+    table = table[:table.index("];")]
+    rows = re.findall(r'name:\s*"(\w+)".*?min:\s*([-\d.]+),\s*max:\s*([-\d.]+),', table, re.S)
+    return [(n, float(lo), float(hi)) for n, lo, hi in rows]
+
+
+def test_schema_matches_rust_source():
+    assert _rust_schema() == data.PARAM_SCHEMA
+    src = (data.REPO / "core" / "src" / "params.rs").read_text()
+    assert re.search(r"pub const ENCODING_VERSION: u32 = (\d+);", src).group(1) == str(data.ENCODING_VERSION)
+    man = (data.REPO / "core" / "src" / "manifest.rs").read_text()
+    classes = re.search(r"LOGO_CLASSES: \[&str; 4\] = \[(.*?)\];", man).group(1)
+    assert re.findall(r'"(\w+)"', classes) == data.LOGO_CLASSES
+
+
+def test_schema_matches_cli_if_built():
+    exe = data.REPO / "target" / "release" / "vectune"
+    if not exe.exists():
+        pytest.skip("target/release/vectune not built")
+    rows = json.loads(subprocess.run([str(exe), "params", "--json"], check=True, capture_output=True).stdout)
+    assert [(r["name"], r["min"], r["max"]) for r in rows] == data.PARAM_SCHEMA
+
+
+def test_encode_params_matches_core():
+    # Params::default().encode(): the values core's `encode_is_normalised_in_order` asserts
+    defaults = [6, 60, 4.0, 10, 45, 2, 16, 4]
+    e = data.encode_params([defaults])[0]
+    assert e.dtype == np.float32
+    assert e[0] == np.float32((6.0 - 1.0) / 7.0) and e[7] == np.float32(4.0 / 16.0)
+    assert e[2] == np.float32((4.0 - 3.5) / 6.5)
+    lo = data.encode_params([[s[1] for s in data.PARAM_SCHEMA]])[0]
+    hi = data.encode_params([[s[2] for s in data.PARAM_SCHEMA]])[0]
+    assert (lo == 0).all() and (hi == 1).all()
+
+
+def test_encode_params_on_dataset_rows():
+    root = data.REPO / "models" / "data" / "eval"
+    with open(root / "labels.csv", newline="") as f:
+        rows = [r for _, r in zip(range(20), csv.DictReader(f))]
+    raw = [[float(r[n]) for n in data.PARAM_NAMES] for r in rows]
+    enc = data.encode_params(raw)
+    for r, e in zip(raw, enc):
+        for k, (name, lo, hi) in enumerate(data.PARAM_SCHEMA):
+            assert e[k] == np.float32((r[k] - lo) / (hi - lo)), name  # f64 arithmetic, one f32 rounding
+            assert 0.0 <= e[k] <= 1.0
+    ds = data.load_dataset(root, max_images=3)
+    np.testing.assert_array_equal(ds.params[: len(enc)], enc[: len(ds.params)])
+
+
+def test_size_features():
+    # the values core's `size_features_are_log_scaled` asserts (f32)
+    assert data.size_features(1024, 64).tolist() == np.array([1.0, 0.6], np.float32).tolist()
+    assert data.size_features(0, 1).tolist() == [0.0, 0.0]
+    assert data.size_features(np.array([2, 4]), np.array([8, 16])).shape == (2, 2)
+
+
+# --- 3. end to end ---------------------------------------------------------------------------------
+
+HEADER = ("image_id,source,class,class_inferred,brand,split,width,height,transparent," + ",".join(data.PARAM_NAMES)
+          + ",ssim,svg_bytes,path_count,vectorize_ms").split(",")
+
+
+def _tiny_dataset(root: pathlib.Path, n_images=12, labels_per_image=5):
+    """A dataset in vectune-dataset's layout with drawn images and made-up (but learnable) labels."""
+    rng = np.random.default_rng(0)
+    (root / "images").mkdir(parents=True)
+    rows, done = [], []
+    for i in range(n_images):
+        cls = data.LOGO_CLASSES[i % 4]
+        w, h = int(rng.integers(40, 200)), int(rng.integers(40, 200))
+        im = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+        d = ImageDraw.Draw(im)
+        for _ in range(1 + i % 5):
+            x0, y0 = int(rng.integers(0, w // 2)), int(rng.integers(0, h // 2))
+            d.ellipse([x0, y0, x0 + w // 3, y0 + h // 3], fill=tuple(int(v) for v in rng.integers(0, 256, 3)) + (255,))
+        iid = f"synthetic-{cls}-{i}"
+        im.save(root / "images" / f"{iid}.png")
+        split = "val" if i % 4 == 3 and i >= 8 else "train"
+        for _ in range(labels_per_image):
+            vals = [lo + rng.random() * (hi - lo) for _, lo, hi in data.PARAM_SCHEMA]
+            vals = [v if n == "length_threshold" else round(v) for (n, _, _), v in zip(data.PARAM_SCHEMA, vals)]
+            enc = data.encode_params([vals])[0]
+            ssim = 0.6 + 0.35 * enc[0] - 0.1 * enc[7] + 0.02 * (i % 3)
+            rows.append([iid, "synthetic", cls, "false", "", split, w, h, "true", *vals, ssim, 1000, 5, 1.0])
+        done.append(iid)
+    with open(root / "labels.csv", "w", newline="") as f:
+        wr = csv.writer(f)
+        wr.writerow(HEADER)
+        wr.writerows(rows)
+    (root / "done.txt").write_text("\n".join(done) + "\n")
+    return root
+
+
+def test_image_cache_grows_by_shards(tmp_path):
+    ds_dir = _tiny_dataset(tmp_path / "ds")
+    small = data.load_dataset(ds_dir, max_images=5)
+    c1 = data.image_cache(small, tmp_path / "cache", progress=False)
+    full = data.load_dataset(ds_dir)
+    c2 = data.image_cache(full, tmp_path / "cache", progress=False)
+    shards = sorted(p.name for p in c2.dir.glob("shard-*"))
+    assert shards == ["shard-0000", "shard-0001"] and c2.shape[0] == 12
+    idx = np.array([0, 4, 7, 11])
+    exact = data.ExactImages(full)[idx]
+    assert np.abs(c2[idx].astype(np.float32) - exact).max() <= 2e-3
+    np.testing.assert_array_equal(c1[np.arange(5)], c2[np.arange(5)])
+
+
+def test_end_to_end_smoke(tmp_path):
+    import torch
+
+    torch.set_num_threads(1)
+    import evaluate
+    import export
+    import train
+
+    ds_dir = _tiny_dataset(tmp_path / "ds")
+    run = tmp_path / "run"
+    train.main(["--data", str(ds_dir), "--out", str(run), "--epochs", "1", "--images-per-batch", "4",
+                "--threads", "1", "--cache", str(tmp_path / "cache")])
+    log = json.loads((run / "log.json").read_text())
+    assert log["quality"]["best_epoch"] == 1 and log["classifier"]["best_epoch"] == 1
+    assert np.isfinite(log["quality"]["epochs"][0]["val_mae"])
+    assert (run / "quality.pt").exists() and (run / "classifier.pt").exists()
+    assert len(log["classifier"]["confusion_val"]) == 4
+
+    res = evaluate.evaluate(run, ds_dir, "val", tmp_path / "eval")
+    assert res["quality"]["model"]["rows"] > 0 and res["quality"]["heuristic"] is None
+    assert (tmp_path / "eval" / "calibration.png").exists() and (tmp_path / "eval" / "curves.png").exists()
+
+    out = tmp_path / "export"
+    assert export.main(["--run", str(run), "--out", str(out), "--data", str(ds_dir),
+                        "--metrics", str(tmp_path / "eval" / "metrics.json")]) == 0
+    rep = json.loads((out / "export.json").read_text())
+    assert rep["all_pass"] and all(c["pass"] for c in rep["checks"])
+    assert any(c["check"].startswith("real:") for c in rep["checks"])
+    for f in ("quality_predictor.onnx", "quality_encoder.onnx", "quality_head.onnx", "logo_classifier.onnx"):
+        assert rep["files"][f]["bytes"] <= 2 * 1024 * 1024
+    io = rep["files"]["quality_predictor.onnx"]
+    assert io["inputs"] == [{"name": "image", "shape": ["N", 3, 224, 224]}, {"name": "params", "shape": ["N", 8]},
+                            {"name": "size", "shape": ["N", 2]}]
+    assert io["outputs"] == [{"name": "ssim", "shape": ["N", 1]}]
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["schema_version"] == 1 and {m["name"] for m in man["models"]} >= {
+        "quality_predictor", "quality_encoder", "quality_head", "logo_classifier"}
+    shutil.rmtree(tmp_path / "cache")
