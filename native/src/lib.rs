@@ -3,12 +3,14 @@
 //! vectune on the server: decodes images from files, turns command-line and JSON input into the
 //! core's typed values, and runs the core's logic. Its modules mirror `vectune-core`'s
 //! (`image`, `params`, ...), so a reader of `core/src/params.rs` finds its native face in
-//! `native/src/params.rs`. The model manager, backends and predictors (ONNX Runtime, tract,
-//! libtorch) arrive with the runtime issue; until then predictions come from the core's
-//! heuristic and say so (`source: "heuristic"`).
+//! `native/src/params.rs`. [`manager::ModelManager`] loads the models of a directory on a backend
+//! ([`backends`]: tract today; ONNX Runtime and libtorch to come); [`predict`] predicts with them or,
+//! without them, with the core's heuristic, and says which (`source`).
 
+pub mod backends;
 pub mod error;
 pub mod image;
+pub mod manager;
 pub mod params;
 pub mod predict;
 

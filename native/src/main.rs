@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use vectune_core::params::{ParamKind, SCHEMA};
+use vectune_native::manager::{ModelManager, Status, models_dir};
 use vectune_native::{image, params, predict};
 
 #[derive(Parser)]
@@ -20,6 +21,9 @@ use vectune_native::{image, params, predict};
                   say so (source: heuristic)."
 )]
 struct Cli {
+    /// Model directory (with manifest.json); default: $VECTUNE_MODELS, else the packaged models/.
+    #[arg(long, global = true, value_name = "DIR")]
+    models: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -57,6 +61,12 @@ enum Command {
     Features {
         /// A PNG or JPEG logo.
         image: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the models: directory, backend, and each model's status, load and warm-up times, size.
+    Models {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -110,6 +120,7 @@ fn one_line(e: &anyhow::Error) -> String {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    let open_models = || ModelManager::open(&models_dir(cli.models.as_deref()));
     match cli.command {
         Command::Predict {
             image: path,
@@ -119,7 +130,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let params = params::from_assignments(&assignments)?;
             let img = image::load(&path)?;
             let view = img.view().with_context(|| path.display().to_string())?;
-            let p = predict::heuristic_prediction(&view, params);
+            let manager = open_models();
+            let p = predict::predict(&manager, &view, params);
             if json {
                 let mut v = serde_json::to_value(&p)?;
                 v["image"] = serde_json::Value::String(path.display().to_string());
@@ -151,7 +163,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 std::fs::write(out, &svg)
                     .with_context(|| format!("cannot write `{}`", out.display()))?;
             }
-            let predicted = predict::heuristic_prediction(&view, params);
+            let predicted = predict::predict(&open_models(), &view, params);
             if json {
                 let v = serde_json::json!({
                     "image": name,
@@ -196,6 +208,44 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 out!("  corner density         {:.5}", f.corner_density);
                 out!("  transparency           {:.4}", f.transparency);
                 out!("  complexity             {:.3}", f.complexity);
+            }
+        }
+        Command::Models { json } => {
+            let manager = open_models();
+            if json {
+                let v = serde_json::json!({
+                    "dir": manager.dir().display().to_string(),
+                    "backend": manager.backend_kind().name(),
+                    "backend_reason": "tract is the embedded backend of this build",
+                    "manifest_error": manager.manifest_error(),
+                    "models": manager.reports(),
+                    "memory": manager.backend().memory(),
+                });
+                out!("{v}");
+            } else {
+                out!("models: {}", manager.dir().display());
+                out!(
+                    "backend: {} (the embedded backend of this build)",
+                    manager.backend_kind().name()
+                );
+                if let Some(e) = manager.manifest_error() {
+                    out!("no models: {e}; predictions use the heuristic");
+                }
+                for r in manager.reports() {
+                    match &r.status {
+                        Status::Ready => out!(
+                            "  {:<20} {:<16} ready        load {:>7.1} ms  warm-up {:>7.1} ms  {:>9} bytes",
+                            r.name,
+                            r.task,
+                            r.load_ms,
+                            r.warmup_ms,
+                            r.bytes
+                        ),
+                        Status::Unavailable { reason } => {
+                            out!("  {:<20} {:<16} unavailable  {reason}", r.name, r.task)
+                        }
+                    }
+                }
             }
         }
         Command::Params { json } => {

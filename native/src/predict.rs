@@ -1,8 +1,19 @@
-//! Predictions as the CLI and (later) the HTTP service report them. Until the model manager lands,
-//! the only source is the core's heuristic, and every response says which source produced it.
+//! Quality predictions. With models loaded ([`ModelManager`]), the split form (encoder once per
+//! image, head per parameter set) or the combined model predicts; without them, or should a model
+//! fail at run time, the core's heuristic does. Every prediction says which source produced it.
 
 use serde::Serialize;
-use vectune_core::{features::Features, heuristic, image::ImageRef, params::Params};
+use vectune_core::{
+    backend::Batch,
+    batch,
+    features::{self, Features},
+    heuristic,
+    image::ImageRef,
+    params::Params,
+    preprocess,
+};
+
+use crate::manager::ModelManager;
 
 /// Which component produced a number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -23,17 +34,103 @@ pub struct Prediction {
     pub source: Source,
     /// The parameters it is for.
     pub params: Params,
-    /// The image statistics it used.
-    pub features: Features,
+    /// Why the heuristic answered although models were configured, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
 }
 
 /// Predicts with the heuristic.
 pub fn heuristic_prediction(image: &ImageRef<'_>, params: Params) -> Prediction {
-    let features = vectune_core::features::compute(image);
+    let f = features::compute(image);
+    heuristic_from(&f, params, None)
+}
+
+fn heuristic_from(f: &Features, params: Params, fallback: Option<String>) -> Prediction {
     Prediction {
-        ssim: heuristic::estimate(&features, &params),
+        ssim: heuristic::estimate(f, &params),
         source: Source::Heuristic,
         params,
-        features,
+        fallback,
     }
+}
+
+fn from_model(values: Vec<f32>, params: &[Params]) -> Result<Vec<Prediction>, String> {
+    if values.len() != params.len() {
+        return Err(format!(
+            "model returned {} values for {} parameter sets",
+            values.len(),
+            params.len()
+        ));
+    }
+    values
+        .into_iter()
+        .zip(params)
+        .map(|(v, p)| {
+            if v.is_finite() {
+                Ok(Prediction {
+                    ssim: v.clamp(0.0, 1.0),
+                    source: Source::Model,
+                    params: *p,
+                    fallback: None,
+                })
+            } else {
+                Err(format!("model returned {v}"))
+            }
+        })
+        .collect()
+}
+
+/// Predicts the SSIM for one image and many parameter sets: the image is preprocessed and encoded
+/// once; only the head runs per parameter set. Falls back to the heuristic per the module docs.
+pub fn predict_params(
+    manager: &ModelManager,
+    image: &ImageRef<'_>,
+    params: &[Params],
+) -> Vec<Prediction> {
+    let fallback = |reason: Option<String>| {
+        let f = features::compute(image);
+        params
+            .iter()
+            .map(|p| heuristic_from(&f, *p, reason.clone()))
+            .collect()
+    };
+    if params.is_empty() {
+        return Vec::new();
+    }
+    let backend = manager.backend();
+    let tensor = match preprocess::preprocess(image.data(), image.width(), image.height()) {
+        Ok(t) => t,
+        Err(e) => return fallback(Some(e.to_string())),
+    };
+    let size = preprocess::size_features(image.width(), image.height());
+    let result = if manager.has_split() {
+        backend.encode_images(&tensor, &size).and_then(|embedding| {
+            let plan = batch::EncodePlan::by_key(&vec![0u8; params.len()]);
+            let rows = plan
+                .gather_rows(&embedding, backend.embedding_dim())
+                .map_err(|e| vectune_core::backend::BackendError::Shape(e.to_string()))?;
+            backend.predict_head(&rows, &batch::params_tensor(params))
+        })
+    } else if manager.has_quality() {
+        let images = tensor.repeat(params.len());
+        let sizes = size.repeat(params.len());
+        let p = batch::params_tensor(params);
+        Batch::new(&images, &sizes, &p).and_then(|b| backend.predict_quality(b))
+    } else {
+        return fallback(None);
+    };
+    match result
+        .map_err(|e| e.to_string())
+        .and_then(|v| from_model(v, params))
+    {
+        Ok(p) => p,
+        Err(reason) => fallback(Some(reason)),
+    }
+}
+
+/// Predicts the SSIM for one image and one parameter set.
+pub fn predict(manager: &ModelManager, image: &ImageRef<'_>, params: Params) -> Prediction {
+    predict_params(manager, image, &[params])
+        .pop()
+        .unwrap_or_else(|| heuristic_prediction(image, params))
 }

@@ -43,7 +43,6 @@ fn predict_json_reports_source_params_and_a_score() {
     );
     let ssim = v["ssim"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&ssim));
-    assert_eq!(v["features"]["width"], 61);
     // Fewer colours never predict better than more.
     let cp1 = stdout_json(&vectune(&[
         "predict",
@@ -135,5 +134,56 @@ fn measure_runs_vtracer_and_reports_the_real_ssim() {
     fails_with(
         &["measure", LOGO, "-p", "max_iterations=0"],
         "max_iterations",
+    );
+}
+
+const FIXTURE_MODELS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/models");
+
+#[test]
+fn models_and_model_backed_predictions() {
+    let v = stdout_json(&vectune(&["models", "--models", FIXTURE_MODELS, "--json"]));
+    assert_eq!(v["backend"], "tract");
+    let models = v["models"].as_array().unwrap();
+    assert_eq!(models.len(), 4);
+    assert!(
+        models.iter().all(|m| m["status"]["state"] == "ready"),
+        "{v}"
+    );
+    assert!(v["memory"]["model_bytes"].as_u64().unwrap() > 1_000_000);
+    let p = stdout_json(&vectune(&[
+        "predict",
+        LOGO,
+        "--models",
+        FIXTURE_MODELS,
+        "--json",
+    ]));
+    assert_eq!(p["source"], "model");
+    // No manifest: the CLI says so and predictions come from the heuristic.
+    let empty = std::env::temp_dir();
+    let v = stdout_json(&vectune(&[
+        "models",
+        "--models",
+        empty.to_str().unwrap(),
+        "--json",
+    ]));
+    assert!(
+        v["manifest_error"]
+            .as_str()
+            .unwrap()
+            .contains("manifest.json")
+    );
+    let p = stdout_json(&vectune(&[
+        "predict",
+        LOGO,
+        "--models",
+        empty.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(p["source"], "heuristic");
+    let text = vectune(&["models", "--models", FIXTURE_MODELS]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("quality_predictor") && text.contains("ready"),
+        "{text}"
     );
 }

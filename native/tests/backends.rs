@@ -1,0 +1,231 @@
+//! The model manager and the tract backend on the committed fixture models
+//! (`tests/fixtures/models`: real exports of the training pipeline, briefly trained): golden parity
+//! with ONNX Runtime's outputs, split form == combined model, fallbacks, and concurrency.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use vectune_core::params::{ParamId, Params};
+use vectune_core::preprocess;
+use vectune_native::image;
+use vectune_native::manager::{ModelManager, Status};
+use vectune_native::predict::{self, Source};
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+}
+
+fn reference() -> serde_json::Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("models/reference.json")).unwrap(),
+    )
+    .unwrap()
+}
+
+fn reference_params(r: &serde_json::Value) -> Vec<Params> {
+    r["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| serde_json::from_value(p.clone()).unwrap())
+        .collect()
+}
+
+fn logo() -> image::RgbaImage {
+    image::load(&fixtures().join("golden/logo.png")).unwrap()
+}
+
+fn floats(v: &serde_json::Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
+}
+
+fn copy_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("vectune-models-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for e in std::fs::read_dir(fixtures().join("models")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+fn status_of<'a>(m: &'a ModelManager, name: &str) -> &'a Status {
+    &m.reports().iter().find(|r| r.name == name).unwrap().status
+}
+
+#[test]
+fn all_fixture_models_load_and_warm_up() {
+    let m = ModelManager::open(&fixtures().join("models"));
+    assert!(m.manifest_error().is_none());
+    assert_eq!(m.reports().len(), 4);
+    for r in m.reports() {
+        assert_eq!(r.status, Status::Ready, "{}", r.name);
+        assert!(r.bytes > 0 && r.load_ms > 0.0 && r.warmup_ms > 0.0);
+        assert_eq!(r.backend.as_deref(), Some("tract"));
+    }
+    assert!(m.has_quality() && m.has_split() && m.has_classifier());
+    assert_eq!(
+        m.backend().memory().model_bytes,
+        m.reports().iter().map(|r| r.bytes).sum::<u64>()
+    );
+}
+
+#[test]
+fn golden_parity_with_onnx_runtime() {
+    let r = reference();
+    let tol = r["tolerance"].as_f64().unwrap() as f32;
+    let m = ModelManager::open(&fixtures().join("models"));
+    let img = logo();
+    let view = img.view().unwrap();
+    let params = reference_params(&r);
+    let t = preprocess::preprocess(&img.pixels, img.width, img.height).unwrap();
+    let size = preprocess::size_features(img.width, img.height);
+    let b = m.backend();
+
+    let n = params.len();
+    let images = t.repeat(n);
+    let sizes = size.repeat(n);
+    let p = vectune_core::batch::params_tensor(&params);
+    let combined = b
+        .predict_quality(vectune_core::backend::Batch::new(&images, &sizes, &p).unwrap())
+        .unwrap();
+    for (got, want) in combined.iter().zip(floats(&r["ssim"])) {
+        assert!(
+            (got - want).abs() <= tol,
+            "combined {got} vs onnxruntime {want}"
+        );
+    }
+    let embedding = b.encode_images(&t, &size).unwrap();
+    assert_eq!(
+        embedding.len(),
+        r["embedding_dim"].as_u64().unwrap() as usize
+    );
+    for (got, want) in embedding.iter().zip(floats(&r["embedding_head"])) {
+        assert!((got - want).abs() <= tol, "embedding {got} vs {want}");
+    }
+    let logits = b.classify(&t).unwrap();
+    for (got, want) in logits.iter().zip(floats(&r["logits"])) {
+        assert!((got - want).abs() <= tol, "logit {got} vs {want}");
+    }
+    // The one-image-many-parameter-sets path gives the same numbers as the combined model.
+    let split = predict::predict_params(&m, &view, &params);
+    for (s, c) in split.iter().zip(&combined) {
+        assert_eq!(s.source, Source::Model);
+        assert!(
+            (s.ssim - c).abs() <= 1e-5,
+            "split {} vs combined {c}",
+            s.ssim
+        );
+    }
+    // predict_params == predict per set.
+    for (s, p) in split.iter().zip(&params) {
+        let single = predict::predict(&m, &view, *p);
+        assert!((single.ssim - s.ssim).abs() <= 1e-6);
+    }
+}
+
+#[test]
+fn missing_corrupt_and_mismatched_models_are_unavailable_and_the_rest_serve() {
+    let dir = copy_dir("broken");
+    std::fs::remove_file(dir.join("quality_head.onnx")).unwrap();
+    std::fs::write(dir.join("logo_classifier.onnx"), b"not onnx").unwrap();
+    let m = ModelManager::open(&dir);
+    assert!(
+        matches!(status_of(&m, "quality_head"), Status::Unavailable { reason } if reason.contains("cannot read"))
+    );
+    assert!(
+        matches!(status_of(&m, "logo_classifier"), Status::Unavailable { reason } if reason.contains("checksum mismatch"))
+    );
+    assert_eq!(status_of(&m, "quality_predictor"), &Status::Ready);
+    assert!(!m.has_split() && m.has_quality() && !m.has_classifier());
+    // The combined model still answers.
+    let img = logo();
+    let p = predict::predict(&m, &img.view().unwrap(), Params::default());
+    assert_eq!(p.source, Source::Model);
+
+    // A file whose checksum matches the manifest but that is not a model fails at load, typed.
+    let manifest_path = dir.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    use sha2::Digest;
+    let junk = b"not onnx either";
+    std::fs::write(dir.join("quality_predictor.onnx"), junk).unwrap();
+    let hex: String = sha2::Sha256::digest(junk)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    for model in manifest["models"].as_array_mut().unwrap() {
+        if model["name"] == "quality_predictor" {
+            model["sha256"] = hex.clone().into();
+        }
+    }
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    let m = ModelManager::open(&dir);
+    assert!(
+        matches!(status_of(&m, "quality_predictor"), Status::Unavailable { reason } if reason.contains("cannot load"))
+    );
+    let p = predict::predict(&m, &img.view().unwrap(), Params::default());
+    assert_eq!(
+        p.source,
+        Source::Heuristic,
+        "no quality model left: the heuristic answers"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn no_or_bad_manifest_falls_back_to_the_heuristic() {
+    let empty = std::env::temp_dir().join(format!("vectune-no-models-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let m = ModelManager::open(&empty);
+    assert!(m.manifest_error().unwrap().contains("manifest.json"));
+    let img = logo();
+    assert_eq!(
+        predict::predict(&m, &img.view().unwrap(), Params::default()).source,
+        Source::Heuristic
+    );
+    std::fs::write(
+        empty.join("manifest.json"),
+        "{\"schema_version\": 9, \"models\": []}",
+    )
+    .unwrap();
+    let m = ModelManager::open(&empty);
+    assert!(m.manifest_error().unwrap().contains("schema_version 9"));
+    let _ = std::fs::remove_dir_all(&empty);
+}
+
+#[test]
+fn sixty_four_threads_predict_the_same_answers() {
+    let m = Arc::new(ModelManager::open(&fixtures().join("models")));
+    let img = Arc::new(logo());
+    let params: Vec<Params> = (1..=8)
+        .map(|cp| {
+            Params::default()
+                .with(ParamId::ColorPrecision, f64::from(cp))
+                .unwrap()
+        })
+        .collect();
+    let expected: Vec<f32> = predict::predict_params(&m, &img.view().unwrap(), &params)
+        .iter()
+        .map(|p| p.ssim)
+        .collect();
+    let handles: Vec<_> = (0..64)
+        .map(|i| {
+            let (m, img, p) = (m.clone(), img.clone(), params[i % 8]);
+            std::thread::spawn(move || predict::predict(&m, &img.view().unwrap(), p).ssim)
+        })
+        .collect();
+    for (i, h) in handles.into_iter().enumerate() {
+        let got = h.join().unwrap();
+        assert!(
+            (got - expected[i % 8]).abs() <= 1e-6,
+            "thread {i}: {got} vs {}",
+            expected[i % 8]
+        );
+    }
+}
