@@ -4,7 +4,7 @@
 //! core's typed values, and runs the core's logic. Its modules mirror `vectune-core`'s
 //! (`image`, `params`, ...), so a reader of `core/src/params.rs` finds its native face in
 //! `native/src/params.rs`. [`manager::ModelManager`] loads the models of a directory on a backend
-//! ([`backends`]: tract today; ONNX Runtime and libtorch to come); [`predict`] predicts with them or,
+//! ([`backends`]: ONNX Runtime or tract; libtorch to come); [`predict`] predicts with them or,
 //! without them, with the core's heuristic, and says which (`source`).
 
 pub mod backends;

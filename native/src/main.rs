@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use vectune_core::params::{ParamKind, SCHEMA};
+use vectune_native::backends::BackendChoice;
 use vectune_native::manager::{ModelManager, Status, models_dir};
 use vectune_native::{image, params, predict};
 
@@ -24,6 +25,9 @@ struct Cli {
     /// Model directory (with manifest.json); default: $VECTUNE_MODELS, else the packaged models/.
     #[arg(long, global = true, value_name = "DIR")]
     models: Option<PathBuf>,
+    /// Inference runtime: auto (ONNX Runtime when its library loads, else tract), ort or tract.
+    #[arg(long, global = true, env = "VECTUNE_BACKEND", default_value = "auto")]
+    backend: BackendChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -120,7 +124,7 @@ fn one_line(e: &anyhow::Error) -> String {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let open_models = || ModelManager::open(&models_dir(cli.models.as_deref()));
+    let open_models = || ModelManager::open(&models_dir(cli.models.as_deref()), cli.backend);
     match cli.command {
         Command::Predict {
             image: path,
@@ -216,7 +220,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 let v = serde_json::json!({
                     "dir": manager.dir().display().to_string(),
                     "backend": manager.backend_kind().name(),
-                    "backend_reason": "tract is the embedded backend of this build",
+                    "backend_reason": manager.backend_reason(),
                     "manifest_error": manager.manifest_error(),
                     "models": manager.reports(),
                     "memory": manager.backend().memory(),

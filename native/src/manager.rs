@@ -13,8 +13,7 @@ use sha2::{Digest, Sha256};
 use vectune_core::backend::Backend;
 use vectune_core::manifest::{Format, Manifest, ModelEntry, Task, TensorSpec};
 
-use crate::backends::BackendKind;
-use crate::backends::tract::{TractBackend, TractModel};
+use crate::backends::{self, BackendChoice, BackendKind, ModelSet, Runner};
 
 /// Warm-up runs per model before it is ready (JIT runtimes need more than one).
 pub const WARMUP_RUNS: usize = 3;
@@ -67,10 +66,10 @@ pub struct ModelReport {
 /// All models of one directory on one backend.
 pub struct ModelManager {
     dir: PathBuf,
-    backend: BackendKind,
+    backend_reason: String,
     manifest_error: Option<String>,
     reports: Vec<ModelReport>,
-    models: TractBackend,
+    models: ModelSet,
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -90,7 +89,11 @@ fn zeros(spec: &TensorSpec) -> (Vec<usize>, Vec<f32>) {
     (shape, vec![0.5; len])
 }
 
-fn load_one(dir: &Path, entry: &ModelEntry) -> (ModelReport, Option<TractModel>) {
+fn load_one(
+    dir: &Path,
+    entry: &ModelEntry,
+    kind: BackendKind,
+) -> (ModelReport, Option<Box<dyn Runner>>) {
     let mut report = ModelReport {
         name: entry.name.clone(),
         task: entry.task.as_str().to_string(),
@@ -131,7 +134,7 @@ fn load_one(dir: &Path, entry: &ModelEntry) -> (ModelReport, Option<TractModel>)
         );
     }
     report.bytes = bytes.len() as u64;
-    let model = match TractModel::load(&bytes) {
+    let model = match kind.load(&bytes) {
         Ok(m) => m,
         Err(e) => return unavailable(report, format!("cannot load `{}`: {e}", entry.file)),
     };
@@ -155,19 +158,24 @@ fn load_one(dir: &Path, entry: &ModelEntry) -> (ModelReport, Option<TractModel>)
         }
     }
     report.warmup_ms = warm.elapsed().as_secs_f64() * 1e3;
-    report.backend = Some(BackendKind::Tract.name().to_string());
+    report.backend = Some(kind.name().to_string());
     (report, Some(model))
 }
 
 impl ModelManager {
-    /// Opens `dir`: never fails; problems become statuses (see [`ModelManager::reports`]).
-    pub fn open(dir: &Path) -> ModelManager {
+    /// Opens `dir` on the chosen backend: never fails; problems become statuses (see
+    /// [`ModelManager::reports`]), and a backend that cannot run falls back to tract, saying why.
+    pub fn open(dir: &Path, choice: BackendChoice) -> ModelManager {
+        let (kind, backend_reason) = match backends::resolve(choice) {
+            Ok(resolved) => resolved,
+            Err(e) => (BackendKind::Tract, format!("{e}; falling back to tract")),
+        };
         let mut manager = ModelManager {
             dir: dir.to_path_buf(),
-            backend: BackendKind::Tract,
+            backend_reason,
             manifest_error: None,
             reports: Vec::new(),
-            models: TractBackend::default(),
+            models: ModelSet::new(kind),
         };
         let manifest_path = dir.join("manifest.json");
         let manifest = match std::fs::read_to_string(&manifest_path) {
@@ -186,50 +194,50 @@ impl ModelManager {
             }
         };
         // Load every model concurrently; each thread owns its model until it is slotted in.
-        let loaded: Vec<(ModelReport, Option<TractModel>, Task, Option<usize>)> =
-            std::thread::scope(|s| {
-                let handles: Vec<_> = manifest
-                    .models
-                    .iter()
-                    .map(|entry| {
-                        s.spawn(move || {
-                            let (report, model) = load_one(dir, entry);
-                            let dim = entry
-                                .outputs
-                                .first()
-                                .and_then(TensorSpec::fixed_tail)
-                                .and_then(|t| t.first().copied())
-                                .map(|d| d as usize);
-                            (report, model, entry.task.clone(), dim)
-                        })
+        type Loaded = (ModelReport, Option<Box<dyn Runner>>, Task, Option<usize>);
+        let loaded: Vec<Loaded> = std::thread::scope(|s| {
+            let handles: Vec<_> = manifest
+                .models
+                .iter()
+                .map(|entry| {
+                    s.spawn(move || {
+                        let (report, model) = load_one(dir, entry, kind);
+                        let dim = entry
+                            .outputs
+                            .first()
+                            .and_then(TensorSpec::fixed_tail)
+                            .and_then(|t| t.first().copied())
+                            .map(|d| d as usize);
+                        (report, model, entry.task.clone(), dim)
                     })
-                    .collect();
-                handles
-                    .into_iter()
-                    .zip(&manifest.models)
-                    .map(|(h, entry)| {
-                        h.join().unwrap_or_else(|_| {
-                            (
-                                ModelReport {
-                                    name: entry.name.clone(),
-                                    task: entry.task.as_str().to_string(),
-                                    format: entry.format.as_str().to_string(),
-                                    backend: None,
-                                    status: Status::Unavailable {
-                                        reason: "the loader crashed".into(),
-                                    },
-                                    load_ms: 0.0,
-                                    warmup_ms: 0.0,
-                                    bytes: 0,
+                })
+                .collect();
+            handles
+                .into_iter()
+                .zip(&manifest.models)
+                .map(|(h, entry)| {
+                    h.join().unwrap_or_else(|_| {
+                        (
+                            ModelReport {
+                                name: entry.name.clone(),
+                                task: entry.task.as_str().to_string(),
+                                format: entry.format.as_str().to_string(),
+                                backend: None,
+                                status: Status::Unavailable {
+                                    reason: "the loader crashed".into(),
                                 },
-                                None,
-                                entry.task.clone(),
-                                None,
-                            )
-                        })
+                                load_ms: 0.0,
+                                warmup_ms: 0.0,
+                                bytes: 0,
+                            },
+                            None,
+                            entry.task.clone(),
+                            None,
+                        )
                     })
-                    .collect()
-            });
+                })
+                .collect()
+        });
         for (report, model, task, dim) in loaded {
             if let Some(model) = model {
                 let slot = match task {
@@ -262,7 +270,12 @@ impl ModelManager {
 
     /// The backend in use.
     pub fn backend_kind(&self) -> BackendKind {
-        self.backend
+        self.models.kind
+    }
+
+    /// Why this backend was chosen.
+    pub fn backend_reason(&self) -> &str {
+        &self.backend_reason
     }
 
     /// Why the manifest could not be used, if it could not.

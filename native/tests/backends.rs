@@ -1,12 +1,29 @@
 //! The model manager and the tract backend on the committed fixture models
 //! (`tests/fixtures/models`: real exports of the training pipeline, briefly trained): golden parity
-//! with ONNX Runtime's outputs, split form == combined model, fallbacks, and concurrency.
+//! with ONNX Runtime's outputs, split form == combined model, fallbacks, and concurrency. The golden
+//! test body runs against every backend; the tolerance (1e-5 absolute) is written in
+//! `reference.json`.
+
+const BACKENDS: [BackendKind; 2] = [BackendKind::Tract, BackendKind::Ort];
+
+fn open(dir: &std::path::Path, kind: BackendKind) -> ModelManager {
+    let m = ModelManager::open(dir, BackendChoice::Exactly(kind));
+    assert_eq!(
+        m.backend_kind(),
+        kind,
+        "{} must run here: {}",
+        kind.name(),
+        m.backend_reason()
+    );
+    m
+}
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use vectune_core::params::{ParamId, Params};
 use vectune_core::preprocess;
+use vectune_native::backends::{BackendChoice, BackendKind};
 use vectune_native::image;
 use vectune_native::manager::{ModelManager, Status};
 use vectune_native::predict::{self, Source};
@@ -60,13 +77,23 @@ fn status_of<'a>(m: &'a ModelManager, name: &str) -> &'a Status {
 
 #[test]
 fn all_fixture_models_load_and_warm_up() {
-    let m = ModelManager::open(&fixtures().join("models"));
+    for kind in BACKENDS {
+        all_models_load(kind);
+    }
+    // auto picks ONNX Runtime when its library loads (build.rs fetched it).
+    let m = ModelManager::open(&fixtures().join("models"), BackendChoice::Auto);
+    assert_eq!(m.backend_kind(), BackendKind::Ort, "{}", m.backend_reason());
+    assert!(m.backend_reason().starts_with("auto"));
+}
+
+fn all_models_load(kind: BackendKind) {
+    let m = open(&fixtures().join("models"), kind);
     assert!(m.manifest_error().is_none());
     assert_eq!(m.reports().len(), 4);
     for r in m.reports() {
         assert_eq!(r.status, Status::Ready, "{}", r.name);
         assert!(r.bytes > 0 && r.load_ms > 0.0 && r.warmup_ms > 0.0);
-        assert_eq!(r.backend.as_deref(), Some("tract"));
+        assert_eq!(r.backend.as_deref(), Some(kind.name()));
     }
     assert!(m.has_quality() && m.has_split() && m.has_classifier());
     assert_eq!(
@@ -76,10 +103,16 @@ fn all_fixture_models_load_and_warm_up() {
 }
 
 #[test]
-fn golden_parity_with_onnx_runtime() {
+fn golden_parity_on_every_backend() {
+    for kind in BACKENDS {
+        golden_parity(kind);
+    }
+}
+
+fn golden_parity(kind: BackendKind) {
     let r = reference();
     let tol = r["tolerance"].as_f64().unwrap() as f32;
-    let m = ModelManager::open(&fixtures().join("models"));
+    let m = open(&fixtures().join("models"), kind);
     let img = logo();
     let view = img.view().unwrap();
     let params = reference_params(&r);
@@ -134,7 +167,7 @@ fn missing_corrupt_and_mismatched_models_are_unavailable_and_the_rest_serve() {
     let dir = copy_dir("broken");
     std::fs::remove_file(dir.join("quality_head.onnx")).unwrap();
     std::fs::write(dir.join("logo_classifier.onnx"), b"not onnx").unwrap();
-    let m = ModelManager::open(&dir);
+    let m = open(&dir, BackendKind::Tract);
     assert!(
         matches!(status_of(&m, "quality_head"), Status::Unavailable { reason } if reason.contains("cannot read"))
     );
@@ -165,7 +198,7 @@ fn missing_corrupt_and_mismatched_models_are_unavailable_and_the_rest_serve() {
         }
     }
     std::fs::write(&manifest_path, manifest.to_string()).unwrap();
-    let m = ModelManager::open(&dir);
+    let m = open(&dir, BackendKind::Ort);
     assert!(
         matches!(status_of(&m, "quality_predictor"), Status::Unavailable { reason } if reason.contains("cannot load"))
     );
@@ -182,7 +215,7 @@ fn missing_corrupt_and_mismatched_models_are_unavailable_and_the_rest_serve() {
 fn no_or_bad_manifest_falls_back_to_the_heuristic() {
     let empty = std::env::temp_dir().join(format!("vectune-no-models-{}", std::process::id()));
     std::fs::create_dir_all(&empty).unwrap();
-    let m = ModelManager::open(&empty);
+    let m = ModelManager::open(&empty, BackendChoice::Auto);
     assert!(m.manifest_error().unwrap().contains("manifest.json"));
     let img = logo();
     assert_eq!(
@@ -194,14 +227,20 @@ fn no_or_bad_manifest_falls_back_to_the_heuristic() {
         "{\"schema_version\": 9, \"models\": []}",
     )
     .unwrap();
-    let m = ModelManager::open(&empty);
+    let m = ModelManager::open(&empty, BackendChoice::Auto);
     assert!(m.manifest_error().unwrap().contains("schema_version 9"));
     let _ = std::fs::remove_dir_all(&empty);
 }
 
 #[test]
 fn sixty_four_threads_predict_the_same_answers() {
-    let m = Arc::new(ModelManager::open(&fixtures().join("models")));
+    for kind in BACKENDS {
+        concurrent(kind);
+    }
+}
+
+fn concurrent(kind: BackendKind) {
+    let m = Arc::new(open(&fixtures().join("models"), kind));
     let img = Arc::new(logo());
     let params: Vec<Params> = (1..=8)
         .map(|cp| {

@@ -142,7 +142,7 @@ const FIXTURE_MODELS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixt
 #[test]
 fn models_and_model_backed_predictions() {
     let v = stdout_json(&vectune(&["models", "--models", FIXTURE_MODELS, "--json"]));
-    assert_eq!(v["backend"], "tract");
+    assert_eq!(v["backend"], "ort", "auto prefers ONNX Runtime: {v}");
     let models = v["models"].as_array().unwrap();
     assert_eq!(models.len(), 4);
     assert!(
@@ -186,4 +186,37 @@ fn models_and_model_backed_predictions() {
         text.contains("quality_predictor") && text.contains("ready"),
         "{text}"
     );
+}
+
+#[test]
+fn backend_choice() {
+    let v = stdout_json(&vectune(&[
+        "models",
+        "--models",
+        FIXTURE_MODELS,
+        "--backend",
+        "tract",
+        "--json",
+    ]));
+    assert_eq!(v["backend"], "tract");
+    let out = Command::new(env!("CARGO_BIN_EXE_vectune"))
+        .args(["models", "--models", FIXTURE_MODELS, "--json"])
+        .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["backend"], "tract",
+        "auto falls back when ONNX Runtime cannot load"
+    );
+    assert!(
+        v["backend_reason"]
+            .as_str()
+            .unwrap()
+            .contains("unavailable"),
+        "{v}"
+    );
+    let out = vectune(&["models", "--backend", "cuda"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend `cuda`"));
 }
