@@ -229,8 +229,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 out!("models: {}", manager.dir().display());
                 out!(
-                    "backend: {} (the embedded backend of this build)",
-                    manager.backend_kind().name()
+                    "backend: {} ({})",
+                    manager.backend_kind().name(),
+                    manager.backend_reason()
                 );
                 if let Some(e) = manager.manifest_error() {
                     out!("no models: {e}; predictions use the heuristic");
