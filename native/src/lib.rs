@@ -11,6 +11,7 @@ pub mod backends;
 pub mod error;
 pub mod image;
 pub mod manager;
+pub mod memory;
 pub mod params;
 pub mod predict;
 

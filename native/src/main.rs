@@ -108,6 +108,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// The process's memory with every ready model's attribution.
+fn memory_report(manager: &ModelManager) -> vectune_native::memory::MemoryReport {
+    let models = manager
+        .reports()
+        .iter()
+        .filter(|r| r.status == Status::Ready)
+        .map(|r| vectune_native::memory::ModelMemory {
+            name: r.name.clone(),
+            bytes: r.bytes,
+        })
+        .collect();
+    vectune_native::memory::MemoryMonitor::default().report(models)
+}
+
 /// The error and its causes on one line, skipping causes the message already quotes.
 fn one_line(e: &anyhow::Error) -> String {
     let mut msg = String::new();
@@ -223,7 +237,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "backend_reason": manager.backend_reason(),
                     "manifest_error": manager.manifest_error(),
                     "models": manager.reports(),
-                    "memory": manager.backend().memory(),
+                    "memory": memory_report(&manager),
                 });
                 out!("{v}");
             } else {
@@ -236,6 +250,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 if let Some(e) = manager.manifest_error() {
                     out!("no models: {e}; predictions use the heuristic");
                 }
+                let mem = memory_report(&manager);
+                out!(
+                    "memory: RSS {:.1} MB (limit {:.0} MB, {}), models {:.1} MB",
+                    mem.rss_bytes as f64 / 1048576.0,
+                    mem.limit_bytes as f64 / 1048576.0,
+                    if mem.within_limits { "within" } else { "OVER" },
+                    mem.models_bytes as f64 / 1048576.0
+                );
                 for r in manager.reports() {
                     match &r.status {
                         Status::Ready => out!(

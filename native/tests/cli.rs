@@ -149,7 +149,12 @@ fn models_and_model_backed_predictions() {
         models.iter().all(|m| m["status"]["state"] == "ready"),
         "{v}"
     );
-    assert!(v["memory"]["model_bytes"].as_u64().unwrap() > 1_000_000);
+    assert!(v["memory"]["models_bytes"].as_u64().unwrap() > 1_000_000);
+    assert_eq!(v["memory"]["models"].as_array().unwrap().len(), 4);
+    assert!(
+        v["memory"]["rss_bytes"].as_u64().unwrap() > v["memory"]["models_bytes"].as_u64().unwrap()
+    );
+    assert_eq!(v["memory"]["within_limits"], true);
     let p = stdout_json(&vectune(&[
         "predict",
         LOGO,
