@@ -14,5 +14,6 @@ pub mod manager;
 pub mod memory;
 pub mod params;
 pub mod predict;
+pub mod requests;
 
 pub use error::NativeError;

@@ -36,8 +36,14 @@ struct Cli {
 enum Command {
     /// Predict the SSIM VTracer's SVG will reach for an image and parameters.
     Predict {
-        /// A PNG or JPEG logo.
-        image: PathBuf,
+        /// A PNG or JPEG logo (or use --batch).
+        #[arg(required_unless_present = "batch")]
+        image: Option<PathBuf>,
+        /// Bulk mode: a JSON Lines file of `{"image": PATH, "params": {...}}` requests (`-` for
+        /// stdin); prints one JSON line per request, in order; a bad line gets an error line and the
+        /// rest still run (exit status 1 if any failed).
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["image", "params"])]
+        batch: Option<PathBuf>,
         /// A VTracer parameter, `name=value` (repeatable); omitted ones take VTracer's defaults.
         /// See `vectune params` for names and ranges.
         #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
@@ -93,7 +99,7 @@ macro_rules! out {
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         // A reader that stopped reading (`vectune ... | head -1`) is not an error.
         Err(e)
             if e.downcast_ref::<std::io::Error>()
@@ -137,13 +143,31 @@ fn one_line(e: &anyhow::Error) -> String {
     msg
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let open_models = || ModelManager::open(&models_dir(cli.models.as_deref()), cli.backend);
     match cli.command {
         Command::Predict {
-            image: path,
+            batch: Some(file), ..
+        } => {
+            let input = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin()).context("cannot read stdin")?
+            } else {
+                std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read `{}`", file.display()))?
+            };
+            let (lines, failed) = vectune_native::requests::answer(&open_models(), &input);
+            for line in lines {
+                out!("{line}");
+            }
+            if failed {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Predict {
+            image: Some(path),
             params: assignments,
             json,
+            ..
         } => {
             let params = params::from_assignments(&assignments)?;
             let img = image::load(&path)?;
@@ -275,6 +299,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Predict { .. } => anyhow::bail!("give an image or --batch FILE"),
         Command::Params { json } => {
             if json {
                 let rows: Vec<_> = SCHEMA
@@ -316,5 +341,5 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

@@ -225,3 +225,63 @@ fn backend_choice() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend `cuda`"));
 }
+
+#[test]
+fn batch_jsonl_answers_every_line_in_order() {
+    let dir = std::env::temp_dir().join(format!("vectune-batch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let requests = dir.join("requests.jsonl");
+    let lines = [
+        format!(r#"{{"image": "{LOGO}", "params": {{"color_precision": 4}}}}"#),
+        "not json".to_string(),
+        format!(r#"{{"image": "{LOGO}", "params": {{"color_precision": 0}}}}"#),
+        r#"{"image": "/nonexistent.png"}"#.to_string(),
+        String::new(),
+        format!(r#"{{"image": "{LOGO}"}}"#),
+    ];
+    std::fs::write(&requests, lines.join("\n")).unwrap();
+    let out = vectune(&[
+        "predict",
+        "--models",
+        FIXTURE_MODELS,
+        "--batch",
+        requests.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "some requests failed");
+    let got: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(got.len(), 5, "one line per request, blank lines skipped");
+    assert_eq!(got[0]["params"]["color_precision"], 4);
+    assert_eq!(got[0]["params"]["filter_speckle"], 4, "defaults filled in");
+    assert_eq!(got[0]["source"], "model");
+    assert!(got[0]["ssim"].as_f64().unwrap() > 0.0);
+    assert!(got[1]["error"].as_str().unwrap().contains("line 2"));
+    assert!(
+        got[2]["error"].as_str().unwrap().contains("[1, 8]"),
+        "{}",
+        got[2]
+    );
+    assert!(
+        got[3]["error"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent.png")
+    );
+    assert_eq!(got[4]["image"], LOGO);
+    // The same request alone gives the same number as in the batch.
+    let single = stdout_json(&vectune(&[
+        "predict",
+        LOGO,
+        "--models",
+        FIXTURE_MODELS,
+        "-p",
+        "color_precision=4",
+        "--json",
+    ]));
+    assert!((single["ssim"].as_f64().unwrap() - got[0]["ssim"].as_f64().unwrap()).abs() < 1e-6);
+    let _ = std::fs::remove_dir_all(&dir);
+}
