@@ -75,6 +75,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Classify a logo: simple_geometric, text_based, gradient or complex, with probabilities.
+    Classify {
+        /// A PNG or JPEG logo.
+        image: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show the models: directory, backend, and each model's status, load and warm-up times, size.
     Models {
         /// Print JSON instead of text.
@@ -250,6 +258,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 out!("  corner density         {:.5}", f.corner_density);
                 out!("  transparency           {:.4}", f.transparency);
                 out!("  complexity             {:.3}", f.complexity);
+            }
+        }
+        Command::Classify { image: path, json } => {
+            let img = image::load(&path)?;
+            let view = img.view().with_context(|| path.display().to_string())?;
+            let c = vectune_native::classify::classify(&open_models(), &view)
+                .map_err(|e| anyhow::anyhow!("cannot classify `{}`: {e}", path.display()))?;
+            if json {
+                let probs: serde_json::Map<String, serde_json::Value> = c
+                    .probabilities
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+                    .collect();
+                out!(
+                    "{}",
+                    serde_json::json!({"image": path.display().to_string(), "class": c.class, "probabilities": probs})
+                );
+            } else {
+                out!("{}: {}", path.display(), c.class);
+                for (k, v) in &c.probabilities {
+                    out!("  {k:<17} {v:.3}");
+                }
             }
         }
         Command::Models { json } => {

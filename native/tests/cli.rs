@@ -285,3 +285,29 @@ fn batch_jsonl_answers_every_line_in_order() {
     assert!((single["ssim"].as_f64().unwrap() - got[0]["ssim"].as_f64().unwrap()).abs() < 1e-6);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn classify_with_the_classifier_or_say_why_not() {
+    let v = stdout_json(&vectune(&[
+        "classify",
+        LOGO,
+        "--models",
+        FIXTURE_MODELS,
+        "--json",
+    ]));
+    let probs = v["probabilities"].as_object().unwrap();
+    assert_eq!(probs.len(), 4);
+    let sum: f64 = probs.values().map(|p| p.as_f64().unwrap()).sum();
+    assert!((sum - 1.0).abs() < 1e-5);
+    let best = probs
+        .iter()
+        .max_by(|a, b| a.1.as_f64().partial_cmp(&b.1.as_f64()).unwrap())
+        .unwrap()
+        .0;
+    assert_eq!(&v["class"], best);
+    let empty = std::env::temp_dir();
+    fails_with(
+        &["classify", LOGO, "--models", empty.to_str().unwrap()],
+        "no classifier model is ready",
+    );
+}

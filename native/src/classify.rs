@@ -1,0 +1,45 @@
+//! Logo classification: class and probabilities from the classifier model.
+
+use serde::Serialize;
+use vectune_core::backend::softmax;
+use vectune_core::image::ImageRef;
+use vectune_core::manifest::LOGO_CLASSES;
+use vectune_core::preprocess;
+
+use crate::manager::ModelManager;
+
+/// A classification.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Classification {
+    /// The most probable class.
+    pub class: &'static str,
+    /// Probability per class, in [`LOGO_CLASSES`] order.
+    pub probabilities: Vec<(&'static str, f32)>,
+}
+
+/// Classifies `image`; `Err` says why no classifier could answer.
+pub fn classify(manager: &ModelManager, image: &ImageRef<'_>) -> Result<Classification, String> {
+    if !manager.has_classifier() {
+        return Err("no classifier model is ready (see `vectune models`)".into());
+    }
+    let t = preprocess::preprocess(image.data(), image.width(), image.height())
+        .map_err(|e| e.to_string())?;
+    let logits = manager.backend().classify(&t).map_err(|e| e.to_string())?;
+    if logits.len() != LOGO_CLASSES.len() || logits.iter().any(|l| !l.is_finite()) {
+        return Err(format!(
+            "the classifier returned {} values: {logits:?}",
+            logits.len()
+        ));
+    }
+    let p = softmax(&logits);
+    let best = p
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, _)| i)
+        .unwrap_or(0);
+    Ok(Classification {
+        class: LOGO_CLASSES[best],
+        probabilities: LOGO_CLASSES.iter().copied().zip(p).collect(),
+    })
+}
