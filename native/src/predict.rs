@@ -104,12 +104,12 @@ pub fn predict_params(
     };
     let size = preprocess::size_features(image.width(), image.height());
     let result = if manager.has_split() {
+        // One image: its embedding row repeats once per parameter set (the head checks the width).
         backend.encode_images(&tensor, &size).and_then(|embedding| {
-            let plan = batch::EncodePlan::by_key(&vec![0u8; params.len()]);
-            let rows = plan
-                .gather_rows(&embedding, backend.embedding_dim())
-                .map_err(|e| vectune_core::backend::BackendError::Shape(e.to_string()))?;
-            backend.predict_head(&rows, &batch::params_tensor(params))
+            backend.predict_head(
+                &embedding.repeat(params.len()),
+                &batch::params_tensor(params),
+            )
         })
     } else if manager.has_quality() {
         let images = tensor.repeat(params.len());
