@@ -191,7 +191,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "{}: predicted SSIM {:.4} (source: {})",
                     path.display(),
                     p.ssim,
-                    serde_json::to_value(p.source)?.as_str().unwrap_or("?")
+                    p.source.as_str()
                 );
                 out!("parameters: {}", p.params);
             }
@@ -230,9 +230,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "{name}: actual SSIM {:.4} (predicted {:.4}, source: {})",
                     m.ssim,
                     predicted.ssim,
-                    serde_json::to_value(predicted.source)?
-                        .as_str()
-                        .unwrap_or("?")
+                    predicted.source.as_str()
                 );
                 out!(
                     "SVG: {} bytes, {} paths, VTracer {:.1} ms",

@@ -25,6 +25,16 @@ pub enum Source {
     Heuristic,
 }
 
+impl Source {
+    /// The name used in JSON and text output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Model => "model",
+            Source::Heuristic => "heuristic",
+        }
+    }
+}
+
 /// A quality prediction.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Prediction {

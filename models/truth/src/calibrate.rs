@@ -164,29 +164,7 @@ mod tests {
     use vectune_core::params::{ParamId, Params};
 
     fn row(id: &str, p: &Params, ssim: f64) -> LabelRow {
-        LabelRow {
-            image_id: id.into(),
-            source: "synthetic".into(),
-            class: "complex".into(),
-            class_inferred: false,
-            brand: id.into(),
-            split: "train".into(),
-            width: 100,
-            height: 100,
-            transparent: false,
-            color_precision: p.color_precision(),
-            corner_threshold: p.corner_threshold(),
-            length_threshold: p.length_threshold(),
-            max_iterations: p.max_iterations(),
-            splice_threshold: p.splice_threshold(),
-            path_precision: p.path_precision(),
-            layer_difference: p.layer_difference(),
-            filter_speckle: p.filter_speckle(),
-            ssim,
-            svg_bytes: 1,
-            path_count: 1,
-            vectorize_ms: 1.0,
-        }
+        LabelRow::for_test(id, p, ssim)
     }
 
     #[test]

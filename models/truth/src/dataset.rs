@@ -343,6 +343,34 @@ pub struct LabelRow {
 }
 
 impl LabelRow {
+    /// A synthetic row for tests: `id`, parameters `p`, label `ssim`, everything else fixed.
+    #[cfg(test)]
+    pub(crate) fn for_test(id: &str, p: &Params, ssim: f64) -> LabelRow {
+        LabelRow {
+            image_id: id.into(),
+            source: "synthetic".into(),
+            class: "complex".into(),
+            class_inferred: false,
+            brand: id.into(),
+            split: "train".into(),
+            width: 100,
+            height: 100,
+            transparent: false,
+            color_precision: p.color_precision(),
+            corner_threshold: p.corner_threshold(),
+            length_threshold: p.length_threshold(),
+            max_iterations: p.max_iterations(),
+            splice_threshold: p.splice_threshold(),
+            path_precision: p.path_precision(),
+            layer_difference: p.layer_difference(),
+            filter_speckle: p.filter_speckle(),
+            ssim,
+            svg_bytes: 1,
+            path_count: 1,
+            vectorize_ms: 1.0,
+        }
+    }
+
     /// The parameters of this row.
     pub fn params(&self) -> Result<Params, vectune_core::params::ParamError> {
         Params::from_pairs([
@@ -841,29 +869,7 @@ mod tests {
         let q = quantiles(&mut [5.0, 1.0, 3.0, 2.0, 4.0]);
         assert_eq!((q.p50, q.n), (3.0, 5));
         assert!((q.p10 - 1.4).abs() < 1e-12);
-        let row = |id: &str, ssim: f64| LabelRow {
-            image_id: id.into(),
-            source: "synthetic".into(),
-            class: "complex".into(),
-            class_inferred: false,
-            brand: id.into(),
-            split: "train".into(),
-            width: 10,
-            height: 10,
-            transparent: false,
-            color_precision: 6,
-            corner_threshold: 60,
-            length_threshold: 4.0,
-            max_iterations: 10,
-            splice_threshold: 45,
-            path_precision: 2,
-            layer_difference: 16,
-            filter_speckle: 4,
-            ssim,
-            svg_bytes: 1,
-            path_count: 1,
-            vectorize_ms: 1.0,
-        };
+        let row = |id: &str, ssim: f64| LabelRow::for_test(id, &Params::default(), ssim);
         // Two images whose labels differ only between images: no within-image variance.
         let s = stats(&[row("a", 0.5), row("a", 0.5), row("b", 0.9), row("b", 0.9)]);
         assert_eq!((s.labels, s.images), (4, 2));
