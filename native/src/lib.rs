@@ -8,6 +8,7 @@
 //! without them, with the core's heuristic, and says which (`source`).
 
 pub mod backends;
+pub mod cache;
 pub mod classify;
 pub mod error;
 pub mod image;

@@ -289,6 +289,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "backend_reason": manager.backend_reason(),
                     "manifest_error": manager.manifest_error(),
                     "models": manager.reports(),
+                    "cache": manager.cache_stats(),
                     "memory": memory_report(&manager),
                 });
                 out!("{v}");
@@ -310,6 +311,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     if mem.within_limits { "within" } else { "OVER" },
                     mem.models_bytes as f64 / 1048576.0
                 );
+                let c = manager.cache_stats();
+                out!(
+                    "cache: {} models, {:.1} of {:.0} MB, {} hits, {} misses, {} evictions",
+                    c.entries,
+                    c.bytes_used as f64 / 1048576.0,
+                    c.budget as f64 / 1048576.0,
+                    c.hits,
+                    c.misses,
+                    c.evictions
+                );
                 for r in manager.reports() {
                     match &r.status {
                         Status::Ready => out!(
@@ -323,6 +334,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         Status::Unavailable { reason } => {
                             out!("  {:<20} {:<16} unavailable  {reason}", r.name, r.task)
                         }
+                        Status::Unloaded { reason } => {
+                            out!("  {:<20} {:<16} unloaded     {reason}", r.name, r.task)
+                        }
+                        Status::Loading => out!("  {:<20} {:<16} loading", r.name, r.task),
                     }
                 }
             }

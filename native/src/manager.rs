@@ -4,16 +4,27 @@
 //! keep serving, and predictions fall back to the heuristic; nothing panics.
 //!
 //! Model directory: `--models DIR`, else `VECTUNE_MODELS`, else the packaged `models/`.
+//!
+//! Models live in a [`ModelCache`] (the core's LRU with a byte budget): [`ModelManager::open`]
+//! loads them all up front; [`ModelManager::open_with`] can instead load each on first use
+//! ([`Options::lazy`]), with a smaller budget that evicts the least recently used, and pinned models
+//! that are never evicted. An evicted model is loaded again (checksum, warm-up) when next needed.
+//! [`ModelManager::reload`] swaps in a model's new file while predictions run: calls in flight
+//! finish on the old model, which is dropped after the last of them.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use vectune_core::backend::Backend;
+use vectune_core::cache::{CacheError, CacheStats};
 use vectune_core::manifest::{Format, Manifest, ModelEntry, Task, TensorSpec};
 
-use crate::backends::{self, BackendChoice, BackendKind, ModelSet, Runner};
+use crate::backends::{self, BackendChoice, BackendKind, ModelSet, ModelSource, Runner};
+use crate::cache::{CacheLoadError, ModelCache};
+use crate::memory::DEFAULT_LIMIT_BYTES;
 
 /// Warm-up runs per model before it is ready (JIT runtimes need more than one).
 pub const WARMUP_RUNS: usize = 3;
@@ -35,6 +46,13 @@ pub fn models_dir(explicit: Option<&Path>) -> PathBuf {
 pub enum Status {
     /// Loaded and warmed up.
     Ready,
+    /// Being loaded (read, verified, optimised, warmed up).
+    Loading,
+    /// Known and not in memory: not used yet (lazy loading) or evicted; loads on next use.
+    Unloaded {
+        /// Why it is not in memory.
+        reason: String,
+    },
     /// Not usable; the reason says why.
     Unavailable {
         /// Why.
@@ -61,15 +79,10 @@ pub struct ModelReport {
     pub warmup_ms: f64,
     /// Memory attributed at load: the model file's size.
     pub bytes: u64,
-}
-
-/// All models of one directory on one backend.
-pub struct ModelManager {
-    dir: PathBuf,
-    backend_reason: String,
-    manifest_error: Option<String>,
-    reports: Vec<ModelReport>,
-    models: ModelSet,
+    /// How many times it was loaded (reloads and loads after eviction count).
+    pub loads: u32,
+    /// Whether the cache never evicts it.
+    pub pinned: bool,
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -89,21 +102,28 @@ fn zeros(spec: &TensorSpec) -> (Vec<usize>, Vec<f32>) {
     (shape, vec![0.5; len])
 }
 
-fn load_one(
-    dir: &Path,
-    entry: &ModelEntry,
-    kind: BackendKind,
-) -> (ModelReport, Option<Box<dyn Runner>>) {
-    let mut report = ModelReport {
+fn new_report(entry: &ModelEntry, status: Status) -> ModelReport {
+    ModelReport {
         name: entry.name.clone(),
         task: entry.task.as_str().to_string(),
         format: entry.format.as_str().to_string(),
         backend: None,
-        status: Status::Ready,
+        status,
         load_ms: 0.0,
         warmup_ms: 0.0,
         bytes: 0,
-    };
+        loads: 0,
+        pinned: false,
+    }
+}
+
+/// Reads, verifies, loads and warms up one model; the report says how it went.
+fn load_one(
+    dir: &Path,
+    entry: &ModelEntry,
+    kind: BackendKind,
+) -> (ModelReport, Option<Arc<dyn Runner>>) {
+    let mut report = new_report(entry, Status::Ready);
     let unavailable = |mut r: ModelReport, reason: String| {
         r.status = Status::Unavailable { reason };
         (r, None)
@@ -159,108 +179,325 @@ fn load_one(
     }
     report.warmup_ms = warm.elapsed().as_secs_f64() * 1e3;
     report.backend = Some(kind.name().to_string());
+    report.loads = 1;
     (report, Some(model))
 }
 
+/// How a manager holds its models.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    /// The model cache's budget in bytes (default: the memory limit, 500 MB).
+    pub budget_bytes: u64,
+    /// Load each model on first use instead of all at open.
+    pub lazy: bool,
+    /// Names of models the cache never evicts.
+    pub pinned: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            budget_bytes: DEFAULT_LIMIT_BYTES,
+            lazy: false,
+            pinned: Vec::new(),
+        }
+    }
+}
+
+/// The status of a model the cache refused: one larger than the whole budget can never be held
+/// (unavailable); one crowded out by pinned models may fit later (unloaded).
+fn not_cached(e: &CacheError) -> Status {
+    let reason = format!("not cached: {e}");
+    match e {
+        CacheError::LargerThanBudget { .. } => Status::Unavailable { reason },
+        _ => Status::Unloaded { reason },
+    }
+}
+
+/// One manifest entry and what is known of it.
+struct Slot {
+    entry: ModelEntry,
+    report: ModelReport,
+}
+
+/// The manifest's models and the cache that holds the loaded ones; the [`ModelSource`] of the
+/// manager's [`ModelSet`].
+struct Models {
+    dir: PathBuf,
+    kind: BackendKind,
+    slots: RwLock<Vec<Slot>>,
+    cache: ModelCache<Arc<dyn Runner>>,
+    pinned: Vec<String>,
+}
+
+fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn embedding_dim_of(entry: &ModelEntry) -> usize {
+    entry
+        .outputs
+        .first()
+        .and_then(TensorSpec::fixed_tail)
+        .and_then(|t| t.first().copied())
+        .map_or(0, |d| d as usize)
+}
+
+impl Models {
+    /// The entry used for `task`: the first usable one in manifest order.
+    fn entry_for(&self, task: &Task) -> Option<ModelEntry> {
+        read(&self.slots)
+            .iter()
+            .find(|s| {
+                &s.entry.task == task && !matches!(s.report.status, Status::Unavailable { .. })
+            })
+            .map(|s| s.entry.clone())
+    }
+
+    fn update(&self, name: &str, f: impl FnOnce(&mut ModelReport)) {
+        if let Some(s) = write(&self.slots).iter_mut().find(|s| s.entry.name == name) {
+            f(&mut s.report);
+        }
+    }
+
+    fn mark_evicted(&self, evicted: &[String]) {
+        for name in evicted {
+            self.update(name, |r| {
+                r.status = Status::Unloaded {
+                    reason: "evicted to stay within the cache budget".into(),
+                }
+            });
+        }
+    }
+
+    /// Puts a loaded model into the cache and records its report.
+    fn admit(&self, mut report: ModelReport, model: Arc<dyn Runner>) {
+        let name = report.name.clone();
+        match self.cache.insert(&name, model, report.bytes) {
+            Ok(evicted) => {
+                if self.pinned.contains(&name) {
+                    self.cache.set_pinned(&name, true);
+                }
+                report.pinned = self.cache.is_pinned(&name);
+                self.mark_evicted(&evicted);
+            }
+            Err(e) => report.status = not_cached(&e),
+        }
+        self.update(&name, |r| {
+            let loads = r.loads;
+            *r = report;
+            r.loads += loads;
+        });
+    }
+}
+
+impl ModelSource for Models {
+    fn runner(&self, task: &Task) -> Option<Result<Arc<dyn Runner>, String>> {
+        let entry = self.entry_for(task)?;
+        let name = entry.name.clone();
+        let fetched = self.cache.get_or_load(&name, || {
+            self.update(&name, |r| r.status = Status::Loading);
+            let (report, model) = load_one(&self.dir, &entry, self.kind);
+            match model {
+                Some(m) => {
+                    let bytes = report.bytes;
+                    self.update(&name, |r| {
+                        let loads = r.loads;
+                        *r = report;
+                        r.loads += loads;
+                    });
+                    Ok((m, bytes))
+                }
+                None => {
+                    let reason = match &report.status {
+                        Status::Unavailable { reason } => reason.clone(),
+                        other => format!("{other:?}"),
+                    };
+                    self.update(&name, |r| r.status = report.status.clone());
+                    Err(reason)
+                }
+            }
+        });
+        Some(match fetched {
+            Ok(f) => {
+                if f.loaded {
+                    if self.pinned.contains(&name) {
+                        self.cache.set_pinned(&name, true);
+                    }
+                    let pinned = self.cache.is_pinned(&name);
+                    self.update(&name, |r| r.pinned = pinned);
+                    self.mark_evicted(&f.evicted);
+                }
+                Ok(f.value)
+            }
+            Err(CacheLoadError::Cache(e)) => {
+                self.update(&name, |r| r.status = not_cached(&e));
+                Err(format!("not cached: {e}"))
+            }
+            Err(CacheLoadError::Load(e)) => Err(e),
+        })
+    }
+
+    fn embedding_dim(&self) -> usize {
+        self.entry_for(&Task::QualityEncoder)
+            .map_or(0, |e| embedding_dim_of(&e))
+    }
+
+    fn model_bytes(&self) -> u64 {
+        self.cache.stats().bytes_used
+    }
+}
+
+/// All models of one directory on one backend.
+pub struct ModelManager {
+    dir: PathBuf,
+    backend_reason: String,
+    manifest_error: Option<String>,
+    models: Arc<Models>,
+    set: ModelSet,
+}
+
+/// Reads and validates `dir/manifest.json`.
+fn read_manifest(dir: &Path) -> Result<Manifest, String> {
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    Manifest::from_json(&text).map_err(|e| format!("`{}`: {e}", path.display()))
+}
+
 impl ModelManager {
-    /// Opens `dir` on the chosen backend: never fails; problems become statuses (see
-    /// [`ModelManager::reports`]), and a backend that cannot run falls back to tract, saying why.
+    /// Opens `dir` on the chosen backend with the default [`Options`] (every model loaded and
+    /// warmed up now): never fails; problems become statuses (see [`ModelManager::reports`]), and
+    /// a backend that cannot run falls back to tract, saying why.
     pub fn open(dir: &Path, choice: BackendChoice) -> ModelManager {
+        ModelManager::open_with(dir, choice, Options::default())
+    }
+
+    /// Opens `dir` with explicit [`Options`].
+    pub fn open_with(dir: &Path, choice: BackendChoice, options: Options) -> ModelManager {
         let (kind, backend_reason) = match backends::resolve(choice) {
             Ok(resolved) => resolved,
             Err(e) => (BackendKind::Tract, format!("{e}; falling back to tract")),
         };
-        let mut manager = ModelManager {
+        let (manifest, manifest_error) = match read_manifest(dir) {
+            Ok(m) => (Some(m), None),
+            Err(e) => (None, Some(e)),
+        };
+        let entries = manifest.map(|m| m.models).unwrap_or_default();
+        let slots = entries
+            .iter()
+            .map(|entry| Slot {
+                entry: entry.clone(),
+                report: new_report(
+                    entry,
+                    Status::Unloaded {
+                        reason: "loads on first use".into(),
+                    },
+                ),
+            })
+            .collect();
+        let models = Arc::new(Models {
             dir: dir.to_path_buf(),
-            backend_reason,
-            manifest_error: None,
-            reports: Vec::new(),
-            models: ModelSet::new(kind),
-        };
-        let manifest_path = dir.join("manifest.json");
-        let manifest = match std::fs::read_to_string(&manifest_path) {
-            Ok(text) => Manifest::from_json(&text),
-            Err(e) => {
-                manager.manifest_error =
-                    Some(format!("cannot read `{}`: {e}", manifest_path.display()));
-                return manager;
-            }
-        };
-        let manifest = match manifest {
-            Ok(m) => m,
-            Err(e) => {
-                manager.manifest_error = Some(format!("`{}`: {e}", manifest_path.display()));
-                return manager;
-            }
-        };
-        // Load every model concurrently; each thread owns its model until it is slotted in.
-        type Loaded = (ModelReport, Option<Box<dyn Runner>>, Task, Option<usize>);
-        let loaded: Vec<Loaded> = std::thread::scope(|s| {
-            let handles: Vec<_> = manifest
-                .models
-                .iter()
-                .map(|entry| {
-                    s.spawn(move || {
-                        let (report, model) = load_one(dir, entry, kind);
-                        let dim = entry
-                            .outputs
-                            .first()
-                            .and_then(TensorSpec::fixed_tail)
-                            .and_then(|t| t.first().copied())
-                            .map(|d| d as usize);
-                        (report, model, entry.task.clone(), dim)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .zip(&manifest.models)
-                .map(|(h, entry)| {
-                    h.join().unwrap_or_else(|_| {
-                        (
-                            ModelReport {
-                                name: entry.name.clone(),
-                                task: entry.task.as_str().to_string(),
-                                format: entry.format.as_str().to_string(),
-                                backend: None,
-                                status: Status::Unavailable {
-                                    reason: "the loader crashed".into(),
-                                },
-                                load_ms: 0.0,
-                                warmup_ms: 0.0,
-                                bytes: 0,
-                            },
-                            None,
-                            entry.task.clone(),
-                            None,
-                        )
-                    })
-                })
-                .collect()
+            kind,
+            slots: RwLock::new(slots),
+            cache: ModelCache::new(options.budget_bytes),
+            pinned: options.pinned.clone(),
         });
-        for (report, model, task, dim) in loaded {
-            if let Some(model) = model {
-                let slot = match task {
-                    Task::Quality => &mut manager.models.predictor,
-                    Task::QualityEncoder => {
-                        manager.models.embedding_dim = dim.unwrap_or(0);
-                        &mut manager.models.encoder
+        if !options.lazy {
+            // Load every model concurrently; each thread owns its model until it is admitted.
+            let loaded: Vec<(ModelReport, Option<Arc<dyn Runner>>)> = std::thread::scope(|s| {
+                let handles: Vec<_> = entries
+                    .iter()
+                    .map(|entry| s.spawn(move || load_one(dir, entry, kind)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .zip(&entries)
+                    .map(|(h, entry)| {
+                        h.join().unwrap_or_else(|_| {
+                            let reason = "the loader crashed".to_string();
+                            (new_report(entry, Status::Unavailable { reason }), None)
+                        })
+                    })
+                    .collect()
+            });
+            for (report, model) in loaded {
+                match model {
+                    Some(m) => models.admit(report, m),
+                    None => {
+                        let name = report.name.clone();
+                        models.update(&name, |r| *r = report);
                     }
-                    Task::QualityHead => &mut manager.models.head,
-                    Task::Classifier => &mut manager.models.classifier,
-                    _ => {
-                        manager.reports.push(report);
-                        continue;
-                    }
-                };
-                // The first model per task wins; later ones stay reported but unused.
-                if slot.is_none() {
-                    *slot = Some(model);
                 }
             }
-            manager.reports.push(report);
         }
-        manager
+        let set = ModelSet::new(kind, models.clone());
+        ModelManager {
+            dir: dir.to_path_buf(),
+            backend_reason,
+            manifest_error,
+            models,
+            set,
+        }
+    }
+
+    /// Loads model `name` again from the directory (re-reading `manifest.json`, so a new file with
+    /// its new checksum is picked up) and swaps it in. Predictions in flight finish on the old
+    /// model. On failure the old model (if any) keeps serving and the error says why.
+    pub fn reload(&self, name: &str) -> Result<ModelReport, String> {
+        let manifest = read_manifest(&self.dir)?;
+        let entry = manifest
+            .models
+            .iter()
+            .find(|e| e.name == name)
+            .cloned()
+            .ok_or_else(|| {
+                format!(
+                    "`{name}` is not in `{}`",
+                    self.dir.join("manifest.json").display()
+                )
+            })?;
+        let (report, model) = load_one(&self.dir, &entry, self.models.kind);
+        let Some(model) = model else {
+            return Err(match report.status {
+                Status::Unavailable { reason } => reason,
+                other => format!("{other:?}"),
+            });
+        };
+        {
+            let mut slots = write(&self.models.slots);
+            match slots.iter_mut().find(|s| s.entry.name == name) {
+                Some(s) => s.entry = entry,
+                None => slots.push(Slot {
+                    report: new_report(&entry, Status::Loading),
+                    entry,
+                }),
+            }
+        }
+        self.models.admit(report, model);
+        self.report(name)
+            .ok_or_else(|| format!("`{name}` vanished during reload"))
+    }
+
+    /// Loads every known model that is not in memory (e.g. after lazy open or eviction); returns
+    /// how many are ready afterwards.
+    pub fn load_all(&self) -> usize {
+        for task in [
+            Task::Quality,
+            Task::QualityEncoder,
+            Task::QualityHead,
+            Task::Classifier,
+        ] {
+            let _ = self.models.runner(&task);
+        }
+        self.reports()
+            .iter()
+            .filter(|r| r.status == Status::Ready)
+            .count()
     }
 
     /// The directory the models came from.
@@ -283,28 +520,48 @@ impl ModelManager {
         self.manifest_error.as_deref()
     }
 
-    /// One report per manifest entry.
-    pub fn reports(&self) -> &[ModelReport] {
-        &self.reports
+    /// One report per manifest entry (a snapshot).
+    pub fn reports(&self) -> Vec<ModelReport> {
+        read(&self.models.slots)
+            .iter()
+            .map(|s| s.report.clone())
+            .collect()
     }
 
-    /// The loaded models.
+    /// The report of model `name`.
+    pub fn report(&self, name: &str) -> Option<ModelReport> {
+        read(&self.models.slots)
+            .iter()
+            .find(|s| s.entry.name == name)
+            .map(|s| s.report.clone())
+    }
+
+    /// The model cache's counters and sizes.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.models.cache.stats()
+    }
+
+    /// The models as the core's [`Backend`].
     pub fn backend(&self) -> &dyn Backend {
-        &self.models
+        &self.set
     }
 
-    /// Whether the combined quality model is ready.
+    /// Whether the combined quality model is usable (loaded, or loadable on first use).
     pub fn has_quality(&self) -> bool {
-        self.models.predictor.is_some()
+        self.models.entry_for(&Task::Quality).is_some()
     }
 
-    /// Whether the split form (encoder + head) is ready.
+    /// Whether the split form (encoder + head) is usable.
     pub fn has_split(&self) -> bool {
-        self.models.encoder.is_some() && self.models.head.is_some() && self.models.embedding_dim > 0
+        self.models.entry_for(&Task::QualityHead).is_some()
+            && self
+                .models
+                .entry_for(&Task::QualityEncoder)
+                .is_some_and(|e| embedding_dim_of(&e) > 0)
     }
 
-    /// Whether the classifier is ready.
+    /// Whether the classifier is usable.
     pub fn has_classifier(&self) -> bool {
-        self.models.classifier.is_some()
+        self.models.entry_for(&Task::Classifier).is_some()
     }
 }

@@ -66,13 +66,15 @@ fn copy_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     for e in std::fs::read_dir(fixtures().join("models")).unwrap() {
         let p = e.unwrap().path();
-        std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+        if p.is_file() {
+            std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+        }
     }
     dir
 }
 
-fn status_of<'a>(m: &'a ModelManager, name: &str) -> &'a Status {
-    &m.reports().iter().find(|r| r.name == name).unwrap().status
+fn status_of(m: &ModelManager, name: &str) -> Status {
+    m.report(name).unwrap().status
 }
 
 #[test]
@@ -174,7 +176,7 @@ fn missing_corrupt_and_mismatched_models_are_unavailable_and_the_rest_serve() {
     assert!(
         matches!(status_of(&m, "logo_classifier"), Status::Unavailable { reason } if reason.contains("checksum mismatch"))
     );
-    assert_eq!(status_of(&m, "quality_predictor"), &Status::Ready);
+    assert_eq!(status_of(&m, "quality_predictor"), Status::Ready);
     assert!(!m.has_split() && m.has_quality() && !m.has_classifier());
     // The combined model still answers.
     let img = logo();
@@ -267,4 +269,172 @@ fn concurrent(kind: BackendKind) {
             expected[i % 8]
         );
     }
+}
+
+fn ssims(m: &ModelManager, params: &[Params]) -> Vec<f32> {
+    let img = logo();
+    predict::predict_params(m, &img.view().unwrap(), params)
+        .iter()
+        .map(|p| {
+            assert_eq!(p.source, Source::Model, "{:?}", p.fallback);
+            p.ssim
+        })
+        .collect()
+}
+
+#[test]
+fn lazy_loading_pinning_and_eviction_under_a_small_budget() {
+    use vectune_native::manager::Options;
+    let dir = fixtures().join("models");
+    let params = reference_params(&reference());
+    let eager = open(&dir, BackendKind::Tract);
+    let want = ssims(&eager, &params);
+    let size = |name: &str| eager.report(name).unwrap().bytes;
+    // Room for the encoder and head, not also the classifier.
+    let budget = size("quality_encoder") + size("quality_head") + 1000;
+    assert!(budget < size("quality_encoder") + size("quality_head") + size("logo_classifier"));
+    let lazy = ModelManager::open_with(
+        &dir,
+        BackendChoice::Exactly(BackendKind::Tract),
+        Options {
+            budget_bytes: budget,
+            lazy: true,
+            pinned: vec!["quality_head".into()],
+        },
+    );
+    for r in lazy.reports() {
+        assert!(
+            matches!(r.status, Status::Unloaded { .. }),
+            "{}: {:?}",
+            r.name,
+            r.status
+        );
+    }
+    assert_eq!(lazy.cache_stats().entries, 0);
+    // First use loads the encoder and the head (split form), same answers as the eager manager.
+    assert_eq!(ssims(&lazy, &params), want);
+    assert_eq!(status_of(&lazy, "quality_encoder"), Status::Ready);
+    assert!(lazy.report("quality_head").unwrap().pinned);
+    assert!(matches!(
+        status_of(&lazy, "logo_classifier"),
+        Status::Unloaded { .. }
+    ));
+    // The classifier needs room: the encoder (least recently used, unpinned) goes, the head stays.
+    let img = logo();
+    let c = vectune_native::classify::classify(&lazy, &img.view().unwrap()).unwrap();
+    assert_eq!(status_of(&lazy, "logo_classifier"), Status::Ready);
+    assert!(
+        matches!(status_of(&lazy, "quality_encoder"), Status::Unloaded { reason } if reason.contains("evicted"))
+    );
+    assert_eq!(status_of(&lazy, "quality_head"), Status::Ready);
+    let stats = lazy.cache_stats();
+    assert_eq!(stats.evictions, 1);
+    assert!(stats.bytes_used <= budget);
+    let eager_class = vectune_native::classify::classify(&eager, &img.view().unwrap()).unwrap();
+    assert_eq!(c, eager_class);
+    // Predicting again loads the encoder a second time (evicting the classifier) and agrees.
+    assert_eq!(ssims(&lazy, &params), want);
+    assert_eq!(lazy.report("quality_encoder").unwrap().loads, 2);
+    assert!(matches!(
+        status_of(&lazy, "logo_classifier"),
+        Status::Unloaded { .. }
+    ));
+    assert_eq!(lazy.cache_stats().evictions, 2);
+    assert!(lazy.cache_stats().hits > 0);
+
+    // A budget smaller than any model: every model is unavailable with the reason (it can never
+    // fit), and the heuristic answers.
+    let tiny = ModelManager::open_with(
+        &dir,
+        BackendChoice::Exactly(BackendKind::Tract),
+        Options {
+            budget_bytes: 1000,
+            ..Options::default()
+        },
+    );
+    for r in tiny.reports() {
+        assert!(
+            matches!(&r.status, Status::Unavailable { reason } if reason.contains("larger than the cache budget")),
+            "{:?}",
+            r.status
+        );
+    }
+    let p = predict::predict(&tiny, &img.view().unwrap(), Params::default());
+    assert_eq!(p.source, Source::Heuristic);
+}
+
+#[test]
+fn reload_swaps_a_model_while_predictions_run() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = copy_dir("reload");
+    let params = reference_params(&reference());
+    let m = Arc::new(open(&dir, BackendKind::Tract));
+    let before = ssims(&m, &params);
+
+    // `v2/quality_head.onnx`: the head of another short training run of the same architecture
+    // (models/train runs/smoke), a different function with the same interface.
+    // Reloading a file that no longer matches the manifest fails and keeps the old model serving.
+    std::fs::copy(
+        fixtures().join("models/v2/quality_head.onnx"),
+        dir.join("quality_head.onnx"),
+    )
+    .unwrap();
+    let err = m.reload("quality_head").unwrap_err();
+    assert!(err.contains("checksum mismatch"), "{err}");
+    assert_eq!(ssims(&m, &params), before);
+    assert!(m.reload("no_such_model").unwrap_err().contains("not in"));
+
+    // A new file and its new checksum in the manifest: reload while 8 threads predict.
+    let manifest_path = dir.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    use sha2::Digest;
+    let bytes = std::fs::read(dir.join("quality_head.onnx")).unwrap();
+    let hex: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    for model in manifest["models"].as_array_mut().unwrap() {
+        if model["name"] == "quality_head" {
+            model["sha256"] = hex.clone().into();
+            model["bytes"] = bytes.len().into();
+        }
+    }
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    let fresh = open(&dir, BackendKind::Tract);
+    let after = ssims(&fresh, &params);
+    assert_ne!(after, before, "the v2 head computes another function");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            let (m, stop, params, before, after) = (
+                m.clone(),
+                stop.clone(),
+                params.clone(),
+                before.clone(),
+                after.clone(),
+            );
+            std::thread::spawn(move || {
+                let mut runs = 0;
+                while !stop.load(Ordering::SeqCst) || runs == 0 {
+                    let got = ssims(&m, &params);
+                    assert!(got == before || got == after, "{got:?}");
+                    runs += 1;
+                }
+                runs
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let report = m.reload("quality_head").unwrap();
+    assert_eq!(report.status, Status::Ready);
+    assert_eq!(report.loads, 2);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    stop.store(true, Ordering::SeqCst);
+    for w in workers {
+        assert!(w.join().unwrap() > 0);
+    }
+    assert_eq!(ssims(&m, &params), after);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -12,8 +12,11 @@
 pub mod ort;
 pub mod tract;
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use vectune_core::backend::{Backend, BackendError, Batch, MemoryUsage, check_sizes, image_count};
+use vectune_core::manifest::Task;
 use vectune_core::params::PARAM_COUNT;
 use vectune_core::preprocess::{CHANNELS, INPUT_SIZE, SIZE_FEATURES};
 
@@ -37,10 +40,10 @@ impl BackendKind {
     }
 
     /// Loads one ONNX graph on this runtime.
-    pub fn load(self, onnx: &[u8]) -> Result<Box<dyn Runner>, BackendError> {
+    pub fn load(self, onnx: &[u8]) -> Result<Arc<dyn Runner>, BackendError> {
         Ok(match self {
-            BackendKind::Tract => Box::new(tract::TractModel::load(onnx)?),
-            BackendKind::Ort => Box::new(ort::OrtModel::load(onnx)?),
+            BackendKind::Tract => Arc::new(tract::TractModel::load(onnx)?),
+            BackendKind::Ort => Arc::new(ort::OrtModel::load(onnx)?),
         })
     }
 }
@@ -97,44 +100,38 @@ pub trait Runner: Send + Sync {
     fn bytes(&self) -> u64;
 }
 
+/// Where a [`ModelSet`] gets its models: by task, loaded on demand (the model manager's cache).
+pub trait ModelSource: Send + Sync {
+    /// The model for `task`: `None` when there is none, `Some(Err)` when it cannot be loaded.
+    fn runner(&self, task: &Task) -> Option<Result<Arc<dyn Runner>, String>>;
+    /// Embedding width of the encoder (from the manifest), 0 if unknown.
+    fn embedding_dim(&self) -> usize;
+    /// Bytes attributed to the models held now.
+    fn model_bytes(&self) -> u64;
+}
+
 /// vectune's models by task on one runtime; a missing model makes its task `Unsupported`.
 pub struct ModelSet {
     /// The runtime.
     pub kind: BackendKind,
-    /// The combined quality model.
-    pub predictor: Option<Box<dyn Runner>>,
-    /// The split form's encoder.
-    pub encoder: Option<Box<dyn Runner>>,
-    /// The split form's head.
-    pub head: Option<Box<dyn Runner>>,
-    /// The logo classifier.
-    pub classifier: Option<Box<dyn Runner>>,
-    /// Embedding width of the encoder (from the manifest).
-    pub embedding_dim: usize,
+    source: Arc<dyn ModelSource>,
 }
 
 impl ModelSet {
-    /// An empty set on `kind`.
-    pub fn new(kind: BackendKind) -> ModelSet {
-        ModelSet {
-            kind,
-            predictor: None,
-            encoder: None,
-            head: None,
-            classifier: None,
-            embedding_dim: 0,
-        }
+    /// The models of `source` on `kind`.
+    pub fn new(kind: BackendKind, source: Arc<dyn ModelSource>) -> ModelSet {
+        ModelSet { kind, source }
     }
 
-    fn model<'a>(
-        &self,
-        m: &'a Option<Box<dyn Runner>>,
-        task: &'static str,
-    ) -> Result<&'a dyn Runner, BackendError> {
-        m.as_deref().ok_or_else(|| BackendError::Unsupported {
-            backend: self.kind.name().to_string(),
-            task,
-        })
+    fn model(&self, task: Task, name: &'static str) -> Result<Arc<dyn Runner>, BackendError> {
+        match self.source.runner(&task) {
+            None => Err(BackendError::Unsupported {
+                backend: self.kind.name().to_string(),
+                task: name,
+            }),
+            Some(Err(e)) => Err(BackendError::Runtime(format!("`{name}` model: {e}"))),
+            Some(Ok(m)) => Ok(m),
+        }
     }
 }
 
@@ -149,7 +146,7 @@ impl Backend for ModelSet {
 
     fn predict_quality(&self, batch: Batch<'_>) -> Result<Vec<f32>, BackendError> {
         let n = batch.len();
-        self.model(&self.predictor, "quality")?.run(&[
+        self.model(Task::Quality, "quality")?.run(&[
             ("image", image_shape(n), batch.images()),
             ("params", vec![n, PARAM_COUNT], batch.params()),
             ("size", vec![n, SIZE_FEATURES], batch.sizes()),
@@ -157,7 +154,7 @@ impl Backend for ModelSet {
     }
 
     fn encode_images(&self, images: &[f32], sizes: &[f32]) -> Result<Vec<f32>, BackendError> {
-        let m = self.model(&self.encoder, "quality_encoder")?;
+        let m = self.model(Task::QualityEncoder, "quality_encoder")?;
         let n = image_count(images)?;
         check_sizes(n, sizes)?;
         m.run(&[
@@ -167,12 +164,12 @@ impl Backend for ModelSet {
     }
 
     fn embedding_dim(&self) -> usize {
-        self.embedding_dim
+        self.source.embedding_dim()
     }
 
     fn predict_head(&self, embeddings: &[f32], params: &[f32]) -> Result<Vec<f32>, BackendError> {
-        let m = self.model(&self.head, "quality_head")?;
-        let d = self.embedding_dim.max(1);
+        let m = self.model(Task::QualityHead, "quality_head")?;
+        let d = self.source.embedding_dim().max(1);
         let n = params.len() / PARAM_COUNT;
         if n == 0 || params.len() != n * PARAM_COUNT || embeddings.len() != n * d {
             return Err(BackendError::Shape(format!(
@@ -188,18 +185,14 @@ impl Backend for ModelSet {
     }
 
     fn classify(&self, images: &[f32]) -> Result<Vec<f32>, BackendError> {
-        let m = self.model(&self.classifier, "classifier")?;
+        let m = self.model(Task::Classifier, "classifier")?;
         let n = image_count(images)?;
         m.run(&[("image", image_shape(n), images)])
     }
 
     fn memory(&self) -> MemoryUsage {
-        let model_bytes = [&self.predictor, &self.encoder, &self.head, &self.classifier]
-            .iter()
-            .filter_map(|m| m.as_ref().map(|m| m.bytes()))
-            .sum();
         MemoryUsage {
-            model_bytes,
+            model_bytes: self.source.model_bytes(),
             runtime_bytes: 0,
         }
     }
