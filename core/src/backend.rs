@@ -10,8 +10,8 @@
 //! ```
 //! use vectune_core::backend::{Backend, BackendError, Batch};
 //!
-//! fn first_score(backend: &dyn Backend, images: &[f32], sizes: &[f32], params: &[f32]) -> Result<f32, BackendError> {
-//!     let batch = Batch::new(images, sizes, params)?;
+//! fn first_score(backend: &dyn Backend, images: &[f32], stats: &[f32], params: &[f32]) -> Result<f32, BackendError> {
+//!     let batch = Batch::new(images, stats, params)?;
 //!     Ok(backend.predict_quality(batch)?[0])
 //! }
 //! ```
@@ -21,7 +21,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::params::PARAM_COUNT;
-use crate::preprocess::{SIZE_FEATURES, TENSOR_LEN};
+use crate::preprocess::{IMAGE_STATS, TENSOR_LEN};
 
 /// Why a backend could not run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,25 +57,25 @@ impl fmt::Display for BackendError {
 
 impl core::error::Error for BackendError {}
 
-/// One batch of images with their sizes and one parameter set each, shape-checked.
+/// One batch of images with their statistics and one parameter set each, shape-checked.
 #[derive(Clone, Copy, Debug)]
 pub struct Batch<'a> {
     images: &'a [f32],
-    sizes: &'a [f32],
+    stats: &'a [f32],
     params: &'a [f32],
     len: usize,
 }
 
 impl<'a> Batch<'a> {
-    /// `images` must be `N * 3*224*224` long, `sizes` `N * 2` and `params` `N * 8`, with the same
-    /// `N >= 1`.
+    /// `images` must be `N * 3*224*224` long, `stats` `N * 11` and `params` `N * 8`, with the
+    /// same `N >= 1`.
     pub fn new(
         images: &'a [f32],
-        sizes: &'a [f32],
+        stats: &'a [f32],
         params: &'a [f32],
     ) -> Result<Batch<'a>, BackendError> {
         let n = image_count(images)?;
-        check_sizes(n, sizes)?;
+        check_stats(n, stats)?;
         if params.len() != n * PARAM_COUNT {
             return Err(BackendError::Shape(alloc::format!(
                 "{n} images need {} parameter values, got {}",
@@ -85,7 +85,7 @@ impl<'a> Batch<'a> {
         }
         Ok(Batch {
             images,
-            sizes,
+            stats,
             params,
             len: n,
         })
@@ -106,9 +106,9 @@ impl<'a> Batch<'a> {
         self.images
     }
 
-    /// `[N, 2]` size features.
-    pub fn sizes(&self) -> &'a [f32] {
-        self.sizes
+    /// `[N, 11]` image statistics.
+    pub fn stats(&self) -> &'a [f32] {
+        self.stats
     }
 
     /// `[N, 8]` parameter tensor.
@@ -117,16 +117,26 @@ impl<'a> Batch<'a> {
     }
 }
 
-/// Checks that `sizes` holds [`SIZE_FEATURES`] values for each of `n` images.
-pub fn check_sizes(n: usize, sizes: &[f32]) -> Result<(), BackendError> {
-    if sizes.len() != n * SIZE_FEATURES {
+/// Checks that `stats` holds [`IMAGE_STATS`] values for each of `n` images.
+pub fn check_stats(n: usize, stats: &[f32]) -> Result<(), BackendError> {
+    if stats.len() != n * IMAGE_STATS {
         return Err(BackendError::Shape(alloc::format!(
-            "{n} images need {} size features, got {}",
-            n * SIZE_FEATURES,
-            sizes.len()
+            "{n} images need {} image statistics, got {}",
+            n * IMAGE_STATS,
+            stats.len()
         )));
     }
     Ok(())
+}
+
+/// The first `k` statistics of each image (`[N, 11]` -> `[N, k]`), what a model whose side input
+/// is `k` wide reads ([`crate::manifest::ModelEntry::stats_input`]).
+pub fn stats_prefix(stats: &[f32], k: usize) -> Vec<f32> {
+    stats
+        .chunks_exact(IMAGE_STATS)
+        .flat_map(|row| &row[..k.min(IMAGE_STATS)])
+        .copied()
+        .collect()
 }
 
 /// Number of whole images in a flat image tensor, or a shape error.
@@ -159,8 +169,8 @@ pub trait Backend: Send + Sync {
     fn predict_quality(&self, batch: Batch<'_>) -> Result<Vec<f32>, BackendError>;
 
     /// The split form's encoder: `[N, D]` embeddings for `[N, 3, 224, 224]` images and their
-    /// `[N, 2]` size features, row-major.
-    fn encode_images(&self, images: &[f32], sizes: &[f32]) -> Result<Vec<f32>, BackendError>;
+    /// `[N, 11]` statistics ([`crate::preprocess::image_stats`]), row-major.
+    fn encode_images(&self, images: &[f32], stats: &[f32]) -> Result<Vec<f32>, BackendError>;
 
     /// Width `D` of the encoder's embedding.
     fn embedding_dim(&self) -> usize;
@@ -192,11 +202,11 @@ mod tests {
     fn batch_shapes_are_checked() {
         let img = vec![0.0; 2 * TENSOR_LEN];
         let par = vec![0.0; 16];
-        let sz = vec![0.5; 4];
+        let sz = vec![0.5; 2 * IMAGE_STATS];
         let b = Batch::new(&img, &sz, &par).unwrap();
         assert_eq!(b.len(), 2);
         assert!(matches!(
-            Batch::new(&img, &sz[..2], &par),
+            Batch::new(&img, &sz[..IMAGE_STATS], &par),
             Err(BackendError::Shape(_))
         ));
         assert!(matches!(
@@ -213,6 +223,14 @@ mod tests {
         ));
         assert_eq!(image_count(&img), Ok(2));
         assert!(image_count(&img[1..]).is_err());
+    }
+
+    #[test]
+    fn models_read_a_prefix_of_the_statistics() {
+        let stats: Vec<f32> = (0..2 * IMAGE_STATS).map(|i| i as f32).collect();
+        let k = IMAGE_STATS as f32;
+        assert_eq!(stats_prefix(&stats, 2), vec![0.0, 1.0, k, k + 1.0]);
+        assert_eq!(stats_prefix(&stats, IMAGE_STATS), stats);
     }
 
     #[test]

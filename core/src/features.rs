@@ -50,6 +50,22 @@ pub const HARRIS_K: f32 = 0.04;
 /// Bits kept per channel when counting colours.
 pub const COLOR_QUANT_BITS: u32 = 5;
 
+/// Length of [`Features::vector`].
+pub const VECTOR_LEN: usize = 9;
+
+/// Names of [`Features::vector`]'s entries, in order.
+pub const VECTOR_NAMES: [&str; VECTOR_LEN] = [
+    "log2_width",
+    "log2_height",
+    "log2_unique_colors",
+    "color_entropy",
+    "edge_density",
+    "gradient_strength",
+    "corner_density",
+    "transparency",
+    "complexity",
+];
+
 /// The statistics of one image. See the module docs for each formula.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Features {
@@ -74,6 +90,22 @@ pub struct Features {
 }
 
 impl Features {
+    /// The statistics as numbers for models ([`VECTOR_NAMES`]): sizes and colour counts as
+    /// `log2`, the rest as they are.
+    pub fn vector(&self) -> [f32; VECTOR_LEN] {
+        [
+            libm::log2f(self.width.max(1) as f32),
+            libm::log2f(self.height.max(1) as f32),
+            libm::log2f(self.unique_colors.max(1) as f32),
+            self.color_entropy,
+            self.edge_density,
+            self.gradient_strength,
+            self.corner_density,
+            self.transparency,
+            self.complexity,
+        ]
+    }
+
     /// The complexity blend from the other fields:
     /// `0.35·min(1, edge/0.2) + 0.25·min(1, entropy/8) + 0.2·min(1, log2(unique)/12) + 0.2·min(1, corners/0.004)`.
     /// Each term saturates where typical flat logos end and photos or busy illustrations begin.

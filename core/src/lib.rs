@@ -18,6 +18,7 @@
 //! | [`cache`] | an LRU, memory-budgeted cache with pinning and stats |
 //! | [`manifest`] | the model manifest types and their validation |
 //! | [`backend`] | the `Send + Sync` trait every inference runtime implements |
+//! | [`suggest`] | starting parameters from the correlation model, candidate search, the choice |
 //!
 //! ```
 //! use vectune_core::{features, heuristic, image::ImageRef, params::Params};
@@ -47,6 +48,7 @@ pub mod image;
 pub mod manifest;
 pub mod params;
 pub mod preprocess;
+pub mod suggest;
 
 /// The crate version, as the bindings report it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -34,7 +34,9 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::params::{ENCODING_VERSION, PARAM_COUNT};
-use crate::preprocess::{CHANNELS, IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE, SIZE_FEATURES};
+use crate::preprocess::{
+    CHANNELS, IMAGE_STATS, IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE, SIZE_FEATURES,
+};
 
 /// The manifest schema version this core reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -445,6 +447,18 @@ impl ModelEntry {
         self.inputs.iter().find(|t| t.name == name)
     }
 
+    /// The per-image statistics input, if the model has one: its name and how many of the
+    /// [`crate::preprocess::image_stats`] it reads (a prefix): `size` reads 2, `stats` all 11.
+    pub fn stats_input(&self) -> Option<(&'static str, usize)> {
+        if self.input("stats").is_some() {
+            Some(("stats", IMAGE_STATS))
+        } else if self.input("size").is_some() {
+            Some(("size", SIZE_FEATURES))
+        } else {
+            None
+        }
+    }
+
     fn shape_err(&self, reason: String) -> ManifestError {
         ManifestError::Shape {
             model: self.name.clone(),
@@ -567,6 +581,9 @@ impl ModelEntry {
         }
         if self.input("size").is_some() {
             expect("size", &[SIZE_FEATURES as u64])?;
+        }
+        if self.input("stats").is_some() {
+            expect("stats", &[IMAGE_STATS as u64])?;
         }
         if takes_params {
             expect("params", &[PARAM_COUNT as u64])?;

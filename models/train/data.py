@@ -62,6 +62,13 @@ ENCODING_VERSION = 1
 #: core/src/manifest.rs LOGO_CLASSES, in classifier output order.
 LOGO_CLASSES = ["simple_geometric", "text_based", "gradient", "complex"]
 
+#: core/src/features.rs VECTOR_NAMES: `Features::vector`, computed by the Rust core
+#: (`vectune-dataset features --data DIR` writes DIR/features.csv).
+FEATURE_NAMES = ["log2_width", "log2_height", "log2_unique_colors", "color_entropy", "edge_density",
+                 "gradient_strength", "corner_density", "transparency", "complexity"]
+#: core/src/preprocess.rs IMAGE_STATS: size_features (2) ++ the feature vector (9).
+IMAGE_STATS = 2 + len(FEATURE_NAMES)
+
 #: Bump when preprocessing or the cache layout changes: old caches are then ignored.
 CACHE_VERSION = "pre-v1-area224-imagenet-f16"
 
@@ -170,10 +177,19 @@ class Dataset:
     params: np.ndarray
     ssim: np.ndarray
     heuristic: np.ndarray | None
+    features: np.ndarray | None = None
 
     @property
     def size(self) -> np.ndarray:
         return size_features(self.width, self.height)
+
+    @property
+    def stats(self) -> np.ndarray:
+        """`vectune_core::preprocess::image_stats` per image: [I, 11] float32."""
+        if self.features is None:
+            raise ValueError(f"{self.root}: no features.csv; run "
+                             f"`vectune-dataset features --data {self.root}` first")
+        return np.concatenate([self.size, self.features], axis=1).astype(np.float32)
 
     def images_where(self, split=None, synthetic_only=False) -> np.ndarray:
         keep = np.ones(len(self.image_ids), dtype=bool)
@@ -209,6 +225,8 @@ def load_dataset(root, max_images: int | None = None, only_done: bool = True, sp
     done = None
     if only_done and (root / "done.txt").exists():
         done = {l.strip() for l in (root / "done.txt").read_text().splitlines() if l.strip()}
+    table = read_feature_table(root / "features.csv")
+    skipped = set()
     ids, index = [], {}
     img = {k: [] for k in ("width", "height", "source", "cls", "class_inferred", "split")}
     row_image, params_raw, ssim, heur = [], [], [], []
@@ -221,6 +239,9 @@ def load_dataset(root, max_images: int | None = None, only_done: bool = True, sp
             if done is not None and iid not in done:
                 continue
             if splits is not None and r["split"] not in splits:
+                continue
+            if table is not None and iid not in table:
+                skipped.add(iid)  # labelled after features.csv was written (a build in progress)
                 continue
             if iid not in index:
                 if max_images is not None and len(ids) >= max_images:
@@ -240,7 +261,11 @@ def load_dataset(root, max_images: int | None = None, only_done: bool = True, sp
                 heur.append(float(r["heuristic"]) if r["heuristic"] != "" else np.nan)
     if not ids:
         raise ValueError(f"{root}: no complete images in labels.csv")
+    if skipped:
+        print(f"{root}: {len(skipped)} complete images have no row in features.csv and are left out",
+              flush=True)
     params_raw = np.asarray(params_raw, dtype=np.float64)
+    features = None if table is None else np.asarray([table[i] for i in ids], dtype=np.float32)
     return Dataset(
         root=root,
         image_ids=ids,
@@ -255,7 +280,23 @@ def load_dataset(root, max_images: int | None = None, only_done: bool = True, sp
         params=encode_params(params_raw),
         ssim=np.asarray(ssim, dtype=np.float32),
         heuristic=np.asarray(heur, dtype=np.float32) if has_heur else None,
+        features=features,
     )
+
+
+def read_feature_table(path) -> dict | None:
+    """`features.csv` (written by `vectune-dataset features`) as {image_id: [9 floats]}, or None."""
+    path = pathlib.Path(path)
+    if not path.exists():
+        return None
+    table = {}
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames[1:] != FEATURE_NAMES:
+            raise ValueError(f"{path}: columns {reader.fieldnames[1:]} are not {FEATURE_NAMES}")
+        for r in reader:
+            table[r["image_id"]] = [float(r[n]) for n in FEATURE_NAMES]
+    return table
 
 
 # --- the preprocessed-image cache -----------------------------------------------------------------

@@ -5,8 +5,8 @@
 
 Files (all fp32, opset 17, dynamic batch named "N"):
 
-* `quality_predictor.onnx`  image [N,3,224,224], params [N,8], size [N,2] -> ssim [N,1]
-* `quality_encoder.onnx`    image, size -> embedding [N,D]
+* `quality_predictor.onnx`  image [N,3,224,224], params [N,8], stats [N,11] -> ssim [N,1]
+* `quality_encoder.onnx`    image, stats -> embedding [N,D]
 * `quality_head.onnx`       embedding [N,D], params [N,8] -> ssim [N,1]
 * `logo_classifier.onnx`    image -> logits [N,4]
 * `quality_predictor.torchscript`, `logo_classifier.torchscript` (traced; for libtorch / tch)
@@ -46,8 +46,8 @@ class EncoderOnly(nn.Module):
         super().__init__()
         self.enc = enc
 
-    def forward(self, image, size):
-        return self.enc(image, size)
+    def forward(self, image, stats):
+        return self.enc(image, stats)
 
 
 def export_onnx(module, args, path, input_names, output_names):
@@ -85,15 +85,15 @@ def real_inputs(data_dir, n_images=6):
     """Exact fp32 images of the first images of a dataset, with each image's labelled params."""
     ds = data.load_dataset(data_dir, max_images=n_images)
     rows_of = ds.rows_by_image()
-    imgs, params, sizes = [], [], []
+    imgs, params, stats = [], [], []
     exact = data.ExactImages(ds)
     for i in range(len(ds.image_ids)):
         t = exact[[i]][0]
         for r in rows_of[i]:
             imgs.append(t)
             params.append(ds.params[r])
-            sizes.append(ds.size[i])
-    return np.stack(imgs), np.stack(params), np.stack(sizes)
+            stats.append(ds.stats[i])
+    return np.stack(imgs), np.stack(params), np.stack(stats)
 
 
 def main(argv=None):
@@ -118,15 +118,16 @@ def main(argv=None):
     g = torch.Generator().manual_seed(0)
     ex_img = torch.randn(2, 3, S, S, generator=g)
     ex_par = torch.rand(2, 8, generator=g)
-    ex_size = torch.rand(2, 2, generator=g)
+    # plausible statistics: the encoder standardises them with the training mean/std
+    ex_size = quality.encoder.stats_mean + torch.randn(2, data.IMAGE_STATS, generator=g) / quality.encoder.stats_inv_std
 
     files = {}
     export_onnx(quality, (ex_img, ex_par, ex_size), out / "quality_predictor.onnx",
-                ["image", "params", "size"], ["ssim"])
+                ["image", "params", "stats"], ["ssim"])
     # a fresh wrapper is in training mode, and the exporter restores that mode recursively afterwards:
     # put it in eval mode first, and re-assert eval mode on everything after exporting
     export_onnx(EncoderOnly(quality.encoder).eval(), (ex_img, ex_size), out / "quality_encoder.onnx",
-                ["image", "size"], ["embedding"])
+                ["image", "stats"], ["embedding"])
     export_onnx(quality.head, (torch.randn(2, D, generator=g), ex_par), out / "quality_head.onnx",
                 ["embedding", "params"], ["ssim"])
     quality.eval()
@@ -147,7 +148,8 @@ def main(argv=None):
             # within the range the core's preprocessing can produce
             (torch.rand(n, 3, S, S, generator=g) * 4.4 - 2.1).numpy(),
             torch.rand(n, 8, generator=g).numpy(),
-            (torch.rand(n, 2, generator=g) * 0.4 + 0.6).numpy(),
+            (quality.encoder.stats_mean + torch.randn(n, data.IMAGE_STATS, generator=g)
+             / quality.encoder.stats_inv_std).numpy(),
         )
     if args.data:
         cases["real"] = real_inputs(args.data)
@@ -169,8 +171,8 @@ def main(argv=None):
             ti, tp, ts = map(torch.from_numpy, (img, par, size))
             ref = quality(ti, tp, ts).numpy()
             ref_emb = quality.encoder(ti, ts).numpy()
-            combined = sq.run(["ssim"], {"image": img, "params": par, "size": size})[0]
-            emb = se.run(["embedding"], {"image": img, "size": size})[0]
+            combined = sq.run(["ssim"], {"image": img, "params": par, "stats": size})[0]
+            emb = se.run(["embedding"], {"image": img, "stats": size})[0]
             split = sh.run(["ssim"], {"embedding": emb, "params": par})[0]
             check(f"{cname}: quality_predictor.onnx == torch", combined, ref)
             check(f"{cname}: quality_encoder.onnx == torch", emb, ref_emb)
@@ -227,11 +229,12 @@ def build_manifest(files, qck, cck, D, metrics_path):
         cmetrics["synthetic_val_accuracy"] = cck["metrics"]["val_accuracy"]
     img = {"name": "image", "shape": ["N", 3, data.INPUT_SIZE, data.INPUT_SIZE]}
     par = {"name": "params", "shape": ["N", data.PARAM_COUNT]}
-    size = {"name": "size", "shape": ["N", 2]}
+    size = {"name": "stats", "shape": ["N", data.IMAGE_STATS]}
     emb = {"name": "embedding", "shape": ["N", D]}
     ssim = {"name": "ssim", "shape": ["N", 1]}
     training = {"dataset": qck.get("dataset"), "epoch": qck["epoch"], "train_mean": qck["train_mean"],
-                "size_input": "size = [log2(width)/10, log2(height)/10] of the original image"}
+                "stats_input": "stats = vectune_core::preprocess::image_stats: [log2(width)/10, "
+                               "log2(height)/10] ++ Features::vector (" + ", ".join(data.FEATURE_NAMES) + ")"}
 
     def entry(name, task, fmt, inputs, outputs, params=False, image=True, **extra):
         f = files.get(name + ("." + fmt))

@@ -71,7 +71,7 @@ def predict_quality(model, ds: Dataset, cache, images, batch_images_n: int = 32)
     """Predicted SSIM for every label row of `images`: returns (rows, pred) with rows sorted."""
     model.eval()
     rows_of = ds.rows_by_image()
-    size = torch.from_numpy(ds.size)
+    stats = torch.from_numpy(ds.stats)
     params = torch.from_numpy(ds.params)
     all_rows, all_pred = [], []
     images = np.asarray(images)
@@ -79,7 +79,7 @@ def predict_quality(model, ds: Dataset, cache, images, batch_images_n: int = 32)
         b = images[s:s + batch_images_n]
         rows = np.concatenate([rows_of[i] for i in b])
         local = np.concatenate([np.full(len(rows_of[i]), k) for k, i in enumerate(b)])
-        p = model.forward_rows(batch_images(cache, b), size[b], params[rows], torch.from_numpy(local))
+        p = model.forward_rows(batch_images(cache, b), stats[b], params[rows], torch.from_numpy(local))
         all_rows.append(rows)
         all_pred.append(p.numpy())
     rows = np.concatenate(all_rows)

@@ -2,9 +2,10 @@
 
 Shapes (N is the dynamic batch in every exported graph):
 
-* `QualityEncoder`: image [N, 3, 224, 224] (core preprocessing), size [N, 2] -> embedding [N, D]
+* `QualityEncoder`: image [N, 3, 224, 224] (core preprocessing), stats [N, 11]
+  (`vectune_core::preprocess::image_stats`: size + full-resolution image statistics) -> embedding [N, D]
 * `QualityHead`: embedding [N, D], params [N, 8] (`Params::encode`) -> ssim [N, 1] in (0, 1)
-* `QualityPredictor`: image, params, size -> ssim; exactly head(encoder(image, size), params), so
+* `QualityPredictor`: image, params, stats -> ssim; exactly head(encoder(image, stats), params), so
   a server can run the encoder once per image and the head once per candidate parameter set.
 * `LogoClassifier`: image -> logits [N, 4] over `data.LOGO_CLASSES`.
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from data import LOGO_CLASSES, PARAM_COUNT
+from data import IMAGE_STATS, LOGO_CLASSES, PARAM_COUNT
 
 DEFAULT_WIDTHS = (16, 32, 64, 96, 128)
 
@@ -48,16 +49,28 @@ class Backbone(nn.Module):
 
 
 class QualityEncoder(nn.Module):
-    """image [N, 3, 224, 224], size [N, 2] -> embedding [N, D]."""
+    """image [N, 3, 224, 224], stats [N, 11] -> embedding [N, D].
 
-    def __init__(self, embed_dim: int = 96, widths=DEFAULT_WIDTHS):
+    The statistics are standardised inside the graph (mean/std of the training images, stored as
+    buffers, so they travel with the exported model) and pass through a small MLP beside the CNN.
+    """
+
+    def __init__(self, embed_dim: int = 96, widths=DEFAULT_WIDTHS, stats_mean=None, stats_std=None,
+                 stats_hidden: int = 32):
         super().__init__()
         self.backbone = Backbone(widths)
         self.embed_dim = embed_dim
-        self.proj = nn.Sequential(nn.Linear(self.backbone.out_dim + 2, embed_dim), nn.ReLU(inplace=True))
+        mean = torch.zeros(IMAGE_STATS) if stats_mean is None else torch.tensor(stats_mean, dtype=torch.float32)
+        std = torch.ones(IMAGE_STATS) if stats_std is None else torch.tensor(stats_std, dtype=torch.float32)
+        self.register_buffer("stats_mean", mean)
+        self.register_buffer("stats_inv_std", 1.0 / torch.clamp(std, min=1e-6))
+        self.stats_mlp = nn.Sequential(nn.Linear(IMAGE_STATS, stats_hidden), nn.ReLU(inplace=True))
+        self.proj = nn.Sequential(
+            nn.Linear(self.backbone.out_dim + stats_hidden + IMAGE_STATS, embed_dim), nn.ReLU(inplace=True))
 
-    def forward(self, image: torch.Tensor, size: torch.Tensor) -> torch.Tensor:
-        return self.proj(torch.cat([self.backbone(image), size], dim=1))
+    def forward(self, image: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
+        z = (stats - self.stats_mean) * self.stats_inv_std
+        return self.proj(torch.cat([self.backbone(image), self.stats_mlp(z), z], dim=1))
 
 
 class QualityHead(nn.Module):
@@ -80,19 +93,20 @@ class QualityHead(nn.Module):
 
 
 class QualityPredictor(nn.Module):
-    """image, params, size -> ssim [N, 1]; `forward_rows` shares one encoder pass over many rows."""
+    """image, params, stats -> ssim [N, 1]; `forward_rows` shares one encoder pass over many rows."""
 
-    def __init__(self, embed_dim: int = 96, widths=DEFAULT_WIDTHS, hidden: int = 128, init_mean: float = 0.9):
+    def __init__(self, embed_dim: int = 96, widths=DEFAULT_WIDTHS, hidden: int = 128, init_mean: float = 0.9,
+                 stats_mean=None, stats_std=None):
         super().__init__()
-        self.encoder = QualityEncoder(embed_dim, widths)
+        self.encoder = QualityEncoder(embed_dim, widths, stats_mean, stats_std)
         self.head = QualityHead(embed_dim, hidden, init_mean)
 
-    def forward(self, image: torch.Tensor, params: torch.Tensor, size: torch.Tensor) -> torch.Tensor:
-        return self.head(self.encoder(image, size), params)
+    def forward(self, image: torch.Tensor, params: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(image, stats), params)
 
-    def forward_rows(self, image, size, params, row_image) -> torch.Tensor:
-        """Training form: image/size [B, ...] once, params [R, 8] with row_image [R] -> ssim [R]."""
-        emb = self.encoder(image, size)
+    def forward_rows(self, image, stats, params, row_image) -> torch.Tensor:
+        """Training form: image/stats [B, ...] once, params [R, 8] with row_image [R] -> ssim [R]."""
+        emb = self.encoder(image, stats)
         return self.head(emb[row_image], params)[:, 0]
 
 
@@ -117,7 +131,8 @@ def count_params(m: nn.Module) -> int:
 
 def build_quality(cfg: dict) -> QualityPredictor:
     return QualityPredictor(cfg.get("embed_dim", 96), tuple(cfg.get("widths", DEFAULT_WIDTHS)),
-                            cfg.get("hidden", 128), cfg.get("init_mean", 0.9))
+                            cfg.get("hidden", 128), cfg.get("init_mean", 0.9),
+                            cfg.get("stats_mean"), cfg.get("stats_std"))
 
 
 def build_classifier(cfg: dict) -> LogoClassifier:

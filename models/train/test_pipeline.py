@@ -165,6 +165,13 @@ def _tiny_dataset(root: pathlib.Path, n_images=12, labels_per_image=5):
         wr.writerow(HEADER)
         wr.writerows(rows)
     (root / "done.txt").write_text("\n".join(done) + "\n")
+    # image statistics as `vectune-dataset features` writes them (values: plausible, seeded)
+    frng = np.random.default_rng(1)
+    with open(root / "features.csv", "w", newline="") as f:
+        wr = csv.writer(f)
+        wr.writerow(["image_id", *data.FEATURE_NAMES])
+        for iid in done:
+            wr.writerow([iid, *np.round(frng.uniform(0, 8, len(data.FEATURE_NAMES)), 4)])
     return root
 
 
@@ -209,12 +216,15 @@ def test_end_to_end_smoke(tmp_path):
                         "--metrics", str(tmp_path / "eval" / "metrics.json")]) == 0
     rep = json.loads((out / "export.json").read_text())
     assert rep["all_pass"] and all(c["pass"] for c in rep["checks"])
+    ds = data.load_dataset(ds_dir)
+    assert ds.stats.shape == (12, data.IMAGE_STATS)
+    np.testing.assert_array_equal(ds.stats[:, :2], ds.size)
     assert any(c["check"].startswith("real:") for c in rep["checks"])
     for f in ("quality_predictor.onnx", "quality_encoder.onnx", "quality_head.onnx", "logo_classifier.onnx"):
         assert rep["files"][f]["bytes"] <= 2 * 1024 * 1024
     io = rep["files"]["quality_predictor.onnx"]
     assert io["inputs"] == [{"name": "image", "shape": ["N", 3, 224, 224]}, {"name": "params", "shape": ["N", 8]},
-                            {"name": "size", "shape": ["N", 2]}]
+                            {"name": "stats", "shape": ["N", 11]}]
     assert io["outputs"] == [{"name": "ssim", "shape": ["N", 1]}]
     man = json.loads((out / "manifest.json").read_text())
     assert man["schema_version"] == 1 and {m["name"] for m in man["models"]} >= {

@@ -52,6 +52,7 @@ def parse_args(argv=None):
     p.add_argument("--select", choices=["loss", "mae", "spearman"], default="loss",
                    help="val metric that picks the best epoch")
     p.add_argument("--embed-dim", type=int, default=96)
+    p.add_argument("--hidden", type=int, default=256, help="quality head width")
     p.add_argument("--no-flip", action="store_true", help="disable random horizontal flips")
     p.add_argument("--max-images", type=int, default=None, help="use only the first N complete images")
     p.add_argument("--max-steps", type=int, default=None, help="stop each epoch after N steps (smoke)")
@@ -100,11 +101,13 @@ def train_quality(args, ds, cache, log, out):
         raise SystemExit("no split=train images")
     train_rows = ds.rows_of_images(train_imgs)
     train_mean = float(ds.ssim[train_rows].mean())
-    cfg = {"embed_dim": args.embed_dim, "hidden": 128, "init_mean": train_mean}
+    train_stats = ds.stats[train_imgs]
+    cfg = {"embed_dim": args.embed_dim, "hidden": args.hidden, "init_mean": train_mean,
+           "stats_mean": train_stats.mean(axis=0).tolist(), "stats_std": train_stats.std(axis=0).tolist()}
     model = build_quality(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     rows_of = ds.rows_by_image()
-    size = torch.from_numpy(ds.size)
+    stats = torch.from_numpy(ds.stats)
     params = torch.from_numpy(ds.params)
     ssim = torch.from_numpy(ds.ssim)
     steps_per_epoch = int(np.ceil(len(train_imgs) / args.images_per_batch))
@@ -138,7 +141,7 @@ def train_quality(args, ds, cache, log, out):
             if not args.no_flip:
                 img = flip_some(img, gen)
             cosine_lr(opt, args.lr, step, total, warmup)
-            pred = model.forward_rows(img, size[b], params[rows], local)
+            pred = model.forward_rows(img, stats[b], params[rows], local)
             y = ssim[rows]
             lp = point_loss(pred, y, args)
             lr_ = rank_loss(pred, y, local, args.rank_tau)

@@ -17,5 +17,6 @@ pub mod memory;
 pub mod params;
 pub mod predict;
 pub mod requests;
+pub mod suggest;
 
 pub use error::NativeError;

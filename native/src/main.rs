@@ -83,6 +83,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Suggest parameters: the smallest predicted SVG whose predicted SSIM reaches the target.
+    ///
+    /// Starts from the correlation models (fitted on the training set) for the logo's class,
+    /// scores 600 variations of colour precision, layer difference, speckle filter and path
+    /// precision with the quality model (one image encoding), and picks the one with the smallest
+    /// predicted SVG among those reaching the target (else the most faithful). Check the result
+    /// with `vectune measure IMAGE --param ...`.
+    Suggest {
+        /// A PNG or JPEG logo.
+        image: PathBuf,
+        /// Target SSIM in [0, 1].
+        #[arg(long, default_value_t = vectune_core::suggest::DEFAULT_TARGET)]
+        target: f32,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show the models: directory, backend, and each model's status, load and warm-up times, size.
     Models {
         /// Print JSON instead of text.
@@ -256,6 +273,56 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 out!("  corner density         {:.5}", f.corner_density);
                 out!("  transparency           {:.4}", f.transparency);
                 out!("  complexity             {:.3}", f.complexity);
+            }
+        }
+        Command::Suggest {
+            image: path,
+            target,
+            json,
+        } => {
+            let img = image::load(&path)?;
+            let view = img.view().with_context(|| path.display().to_string())?;
+            let manager = open_models();
+            let started = std::time::Instant::now();
+            let s = vectune_native::suggest::suggest(&manager, &view, target)
+                .map_err(|e| anyhow::anyhow!("cannot suggest for `{}`: {e}", path.display()))?;
+            let ms = started.elapsed().as_secs_f64() * 1e3;
+            if json {
+                let mut v = serde_json::to_value(&s)?;
+                v["image"] = serde_json::Value::String(path.display().to_string());
+                v["ms"] = serde_json::json!(ms);
+                out!("{v}");
+            } else {
+                out!(
+                    "{}: {} (predicted SSIM {:.4}{}; target {:.2} {})",
+                    path.display(),
+                    s.params,
+                    s.predicted_ssim,
+                    s.predicted_svg_bytes
+                        .map(|b| format!(", ~{b:.0} bytes of SVG"))
+                        .unwrap_or_default(),
+                    s.target,
+                    if s.met_target {
+                        "reached"
+                    } else {
+                        "NOT reached: the most faithful found"
+                    }
+                );
+                out!(
+                    "started from {} ({}), {} candidates scored by the {} in {ms:.1} ms",
+                    s.start_from,
+                    s.class.unwrap_or("class unknown"),
+                    s.candidates,
+                    s.source.as_str()
+                );
+                out!(
+                    "vectorize with: {}",
+                    s.params
+                        .iter()
+                        .map(|(n, v)| format!("--param {n}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                );
             }
         }
         Command::Classify { image: path, json } => {

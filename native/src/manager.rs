@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use vectune_core::backend::Backend;
 use vectune_core::cache::{CacheError, CacheStats};
 use vectune_core::manifest::{Format, Manifest, ModelEntry, Task, TensorSpec};
+use vectune_core::suggest::CorrelationModels;
 
 use crate::backends::{self, BackendChoice, BackendKind, ModelSet, ModelSource, Runner};
 use crate::cache::{CacheLoadError, ModelCache};
@@ -117,6 +118,40 @@ fn new_report(entry: &ModelEntry, status: Status) -> ModelReport {
     }
 }
 
+/// Reads, verifies and parses the suggester's correlation file.
+fn load_correlation(dir: &Path, entry: &ModelEntry) -> (ModelReport, Option<CorrelationModels>) {
+    let mut report = new_report(entry, Status::Ready);
+    let start = Instant::now();
+    let path = dir.join(&entry.file);
+    let result = std::fs::read(&path)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))
+        .and_then(|bytes| {
+            let got = sha256_hex(&bytes);
+            if got != entry.sha256 {
+                return Err(format!(
+                    "checksum mismatch for `{}`: manifest says {}, file has {got}",
+                    entry.file, entry.sha256
+                ));
+            }
+            report.bytes = bytes.len() as u64;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| format!("`{}` is not UTF-8 text", entry.file))?;
+            CorrelationModels::from_json(&text).map_err(|e| format!("`{}`: {e}", entry.file))
+        });
+    report.load_ms = start.elapsed().as_secs_f64() * 1e3;
+    match result {
+        Ok(c) => {
+            report.loads = 1;
+            report.backend = Some("json".into());
+            (report, Some(c))
+        }
+        Err(reason) => {
+            report.status = Status::Unavailable { reason };
+            (report, None)
+        }
+    }
+}
+
 /// Reads, verifies, loads and warms up one model; the report says how it went.
 fn load_one(
     dir: &Path,
@@ -155,7 +190,10 @@ fn load_one(
     }
     report.bytes = bytes.len() as u64;
     let model = match kind.load(&bytes) {
-        Ok(m) => m,
+        Ok(m) => Arc::new(backends::Declared {
+            runner: m,
+            stats: entry.stats_input(),
+        }) as Arc<dyn Runner>,
         Err(e) => return unavailable(report, format!("cannot load `{}`: {e}", entry.file)),
     };
     report.load_ms = start.elapsed().as_secs_f64() * 1e3;
@@ -228,6 +266,7 @@ struct Models {
     slots: RwLock<Vec<Slot>>,
     cache: ModelCache<Arc<dyn Runner>>,
     pinned: Vec<String>,
+    correlation: RwLock<Option<Arc<CorrelationModels>>>,
 }
 
 fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
@@ -406,7 +445,23 @@ impl ModelManager {
             slots: RwLock::new(slots),
             cache: ModelCache::new(options.budget_bytes),
             pinned: options.pinned.clone(),
+            correlation: RwLock::new(None),
         });
+        // The suggester's correlation file (JSON, small): read and verified now, whatever the mode.
+        for entry in entries.iter().filter(|e| e.task == Task::Suggester) {
+            let (report, parsed) = load_correlation(dir, entry);
+            if let Some(c) = parsed {
+                let mut slot = write(&models.correlation);
+                if slot.is_none() {
+                    *slot = Some(Arc::new(c));
+                }
+            }
+            models.update(&entry.name, |r| *r = report);
+        }
+        let entries: Vec<ModelEntry> = entries
+            .into_iter()
+            .filter(|e| e.task != Task::Suggester)
+            .collect();
         if !options.lazy {
             // Load every model concurrently; each thread owns its model until it is admitted.
             let loaded: Vec<(ModelReport, Option<Arc<dyn Runner>>)> = std::thread::scope(|s| {
@@ -558,6 +613,11 @@ impl ModelManager {
                 .models
                 .entry_for(&Task::QualityEncoder)
                 .is_some_and(|e| embedding_dim_of(&e) > 0)
+    }
+
+    /// The suggester's correlation models, if the manifest lists a valid file.
+    pub fn correlation(&self) -> Option<Arc<CorrelationModels>> {
+        read(&self.models.correlation).clone()
     }
 
     /// Whether the classifier is usable.

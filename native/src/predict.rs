@@ -15,6 +15,9 @@ use vectune_core::{
 
 use crate::manager::ModelManager;
 
+/// Rows per run of the combined model in [`predict_params`] (each row carries a whole image).
+pub const COMBINED_CHUNK: usize = 32;
+
 /// Which component produced a number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -97,35 +100,50 @@ pub fn predict_params(
     image: &ImageRef<'_>,
     params: &[Params],
 ) -> Vec<Prediction> {
+    if params.is_empty() {
+        return Vec::new();
+    }
+    // The statistics feed the model's `stats` input and, should no model answer, the heuristic.
+    let f = features::compute(image);
     let fallback = |reason: Option<String>| {
-        let f = features::compute(image);
         params
             .iter()
             .map(|p| heuristic_from(&f, *p, reason.clone()))
             .collect()
     };
-    if params.is_empty() {
-        return Vec::new();
-    }
     let backend = manager.backend();
     let tensor = match preprocess::preprocess(image.data(), image.width(), image.height()) {
         Ok(t) => t,
         Err(e) => return fallback(Some(e.to_string())),
     };
-    let size = preprocess::size_features(image.width(), image.height());
+    let stats = preprocess::image_stats(&f);
     let result = if manager.has_split() {
         // One image: its embedding row repeats once per parameter set (the head checks the width).
-        backend.encode_images(&tensor, &size).and_then(|embedding| {
-            backend.predict_head(
-                &embedding.repeat(params.len()),
-                &batch::params_tensor(params),
-            )
-        })
+        backend
+            .encode_images(&tensor, &stats)
+            .and_then(|embedding| {
+                backend.predict_head(
+                    &embedding.repeat(params.len()),
+                    &batch::params_tensor(params),
+                )
+            })
     } else if manager.has_quality() {
-        let images = tensor.repeat(params.len());
-        let sizes = size.repeat(params.len());
-        let p = batch::params_tensor(params);
-        Batch::new(&images, &sizes, &p).and_then(|b| backend.predict_quality(b))
+        // The combined model sees the image once per row: bounded chunks keep memory flat.
+        let mut out = Vec::with_capacity(params.len());
+        let mut result = Ok(());
+        for chunk in params.chunks(COMBINED_CHUNK) {
+            let images = tensor.repeat(chunk.len());
+            let stats = stats.repeat(chunk.len());
+            let p = batch::params_tensor(chunk);
+            match Batch::new(&images, &stats, &p).and_then(|b| backend.predict_quality(b)) {
+                Ok(v) => out.extend(v),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        result.map(|()| out)
     } else {
         return fallback(None);
     };

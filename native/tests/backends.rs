@@ -119,15 +119,15 @@ fn golden_parity(kind: BackendKind) {
     let view = img.view().unwrap();
     let params = reference_params(&r);
     let t = preprocess::preprocess(&img.pixels, img.width, img.height).unwrap();
-    let size = preprocess::size_features(img.width, img.height);
+    let stats = preprocess::image_stats(&vectune_core::features::compute(&view));
     let b = m.backend();
 
     let n = params.len();
     let images = t.repeat(n);
-    let sizes = size.repeat(n);
+    let all_stats = stats.repeat(n);
     let p = vectune_core::batch::params_tensor(&params);
     let combined = b
-        .predict_quality(vectune_core::backend::Batch::new(&images, &sizes, &p).unwrap())
+        .predict_quality(vectune_core::backend::Batch::new(&images, &all_stats, &p).unwrap())
         .unwrap();
     for (got, want) in combined.iter().zip(floats(&r["ssim"])) {
         assert!(
@@ -135,7 +135,7 @@ fn golden_parity(kind: BackendKind) {
             "combined {got} vs onnxruntime {want}"
         );
     }
-    let embedding = b.encode_images(&t, &size).unwrap();
+    let embedding = b.encode_images(&t, &stats).unwrap();
     assert_eq!(
         embedding.len(),
         r["embedding_dim"].as_u64().unwrap() as usize

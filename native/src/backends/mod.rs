@@ -15,10 +15,12 @@ pub mod tract;
 use std::sync::Arc;
 
 use serde::Serialize;
-use vectune_core::backend::{Backend, BackendError, Batch, MemoryUsage, check_sizes, image_count};
+use vectune_core::backend::{
+    Backend, BackendError, Batch, MemoryUsage, check_stats, image_count, stats_prefix,
+};
 use vectune_core::manifest::Task;
 use vectune_core::params::PARAM_COUNT;
-use vectune_core::preprocess::{CHANNELS, INPUT_SIZE, SIZE_FEATURES};
+use vectune_core::preprocess::{CHANNELS, INPUT_SIZE};
 
 /// Which runtime runs the models.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -98,6 +100,31 @@ pub trait Runner: Send + Sync {
     fn run(&self, feeds: &[(&str, Vec<usize>, &[f32])]) -> Result<Vec<f32>, BackendError>;
     /// Bytes attributed at load (the model file's size).
     fn bytes(&self) -> u64;
+    /// The image-statistics input the model's manifest entry declares: its name and width
+    /// ([`vectune_core::manifest::ModelEntry::stats_input`]); `None` if it takes none.
+    fn stats_input(&self) -> Option<(&'static str, usize)> {
+        None
+    }
+}
+
+/// A loaded graph with the statistics input its manifest entry declares.
+pub struct Declared {
+    /// The graph.
+    pub runner: Arc<dyn Runner>,
+    /// From [`vectune_core::manifest::ModelEntry::stats_input`].
+    pub stats: Option<(&'static str, usize)>,
+}
+
+impl Runner for Declared {
+    fn run(&self, feeds: &[(&str, Vec<usize>, &[f32])]) -> Result<Vec<f32>, BackendError> {
+        self.runner.run(feeds)
+    }
+    fn bytes(&self) -> u64 {
+        self.runner.bytes()
+    }
+    fn stats_input(&self) -> Option<(&'static str, usize)> {
+        self.stats
+    }
 }
 
 /// Where a [`ModelSet`] gets its models: by task, loaded on demand (the model manager's cache).
@@ -135,6 +162,16 @@ impl ModelSet {
     }
 }
 
+/// The statistics input a model declares, cut to its width: `(name, [n, k], data)`.
+fn side_input(
+    m: &dyn Runner,
+    n: usize,
+    stats: &[f32],
+) -> Option<(&'static str, Vec<usize>, Vec<f32>)> {
+    m.stats_input()
+        .map(|(name, k)| (name, vec![n, k], stats_prefix(stats, k)))
+}
+
 fn image_shape(n: usize) -> Vec<usize> {
     vec![n, CHANNELS, INPUT_SIZE, INPUT_SIZE]
 }
@@ -146,21 +183,28 @@ impl Backend for ModelSet {
 
     fn predict_quality(&self, batch: Batch<'_>) -> Result<Vec<f32>, BackendError> {
         let n = batch.len();
-        self.model(Task::Quality, "quality")?.run(&[
+        let m = self.model(Task::Quality, "quality")?;
+        let side = side_input(m.as_ref(), n, batch.stats());
+        let mut feeds = vec![
             ("image", image_shape(n), batch.images()),
             ("params", vec![n, PARAM_COUNT], batch.params()),
-            ("size", vec![n, SIZE_FEATURES], batch.sizes()),
-        ])
+        ];
+        if let Some((name, shape, data)) = &side {
+            feeds.push((name, shape.clone(), data));
+        }
+        m.run(&feeds)
     }
 
-    fn encode_images(&self, images: &[f32], sizes: &[f32]) -> Result<Vec<f32>, BackendError> {
+    fn encode_images(&self, images: &[f32], stats: &[f32]) -> Result<Vec<f32>, BackendError> {
         let m = self.model(Task::QualityEncoder, "quality_encoder")?;
         let n = image_count(images)?;
-        check_sizes(n, sizes)?;
-        m.run(&[
-            ("image", image_shape(n), images),
-            ("size", vec![n, SIZE_FEATURES], sizes),
-        ])
+        check_stats(n, stats)?;
+        let side = side_input(m.as_ref(), n, stats);
+        let mut feeds = vec![("image", image_shape(n), images)];
+        if let Some((name, shape, data)) = &side {
+            feeds.push((name, shape.clone(), data));
+        }
+        m.run(&feeds)
     }
 
     fn embedding_dim(&self) -> usize {

@@ -95,6 +95,17 @@ enum Command {
         #[arg(long)]
         report: Option<PathBuf>,
     },
+    /// The core's image features (`vectune_core::features::VECTOR_NAMES`) of every image of a
+    /// dataset, as CSV (`image_id` + one column per feature), for fitting the suggester's
+    /// correlation model.
+    Features {
+        /// The dataset directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Output CSV (default: DATA/features.csv).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Summary statistics of a built dataset.
     Stats {
         /// The dataset directory.
@@ -241,6 +252,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             fit,
             report,
         } => heuristic(&data, &evals, fit, report.as_deref()),
+        Command::Features { data, out } => {
+            let rows = dataset::read_labels(&data.join("labels.csv"))?;
+            let features = vectune_truth::calibrate::image_features(&rows, &data.join("images"))?;
+            let out = out.unwrap_or_else(|| data.join("features.csv"));
+            let mut w = csv::Writer::from_path(&out)
+                .with_context(|| format!("cannot write `{}`", out.display()))?;
+            let names = vectune_core::features::VECTOR_NAMES;
+            w.write_record(std::iter::once("image_id").chain(names))?;
+            for (id, f) in &features {
+                // f32 in Rust's shortest round-trip form: Python reads back the same f32.
+                let v = f.vector();
+                w.write_record(std::iter::once(id.clone()).chain(v.iter().map(|x| x.to_string())))?;
+            }
+            w.flush()?;
+            eprintln!("{} images -> {}", features.len(), out.display());
+            Ok(())
+        }
         Command::Stats { out, json } => {
             let rows = dataset::read_labels(&out.join("labels.csv"))?;
             let s = dataset::stats(&rows);

@@ -1,0 +1,405 @@
+//! The parameter suggester's logic, shared by the server and the browser.
+//!
+//! 1. **Start**: the correlation model (`models/correlation_models.json`, fitted by
+//!    `models/train/fit_correlation.py` from the training set: for every image, the cheapest
+//!    parameter set that scored within 0.01 of its best) maps the image's [`feature_vector`] to
+//!    starting parameters, one linear map per logo class (in the parameters' encoded `[0, 1]` space).
+//! 2. **Search**: [`candidates`] varies the parameters that decide the SVG's size (colour precision,
+//!    layer difference, speckle filter, path precision) around the start; the quality model scores
+//!    them all with one image encoding (`predict_params`), and the correlation file's size model
+//!    predicts each candidate's SVG bytes.
+//! 3. **Choose** ([`choose`]): the smallest predicted SVG among candidates predicted to reach the
+//!    target SSIM; if none does, the highest predicted SSIM.
+//!
+//! ```
+//! use vectune_core::{params::Params, suggest};
+//! let start = Params::default();
+//! let cands = suggest::candidates(&start);
+//! assert_eq!(cands[0], start);
+//! let ssim: Vec<f32> = cands.iter().map(|p| 0.5 + 0.05 * p.color_precision() as f32).collect();
+//! let bytes: Vec<f32> = cands.iter().map(|p| p.color_precision() as f32).collect();
+//! let pick = suggest::choose(&ssim, &bytes, 0.85).unwrap();
+//! assert_eq!(cands[pick.index].color_precision(), 7); // the fewest colours that reach 0.85
+//! assert!(pick.met_target);
+//! ```
+
+use alloc::collections::BTreeMap;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::features::Features;
+use crate::params::{PARAM_COUNT, ParamId, Params};
+
+/// The correlation file's schema version this build reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The default target SSIM of `suggest` (the CLI's `--target`).
+pub const DEFAULT_TARGET: f32 = 0.95;
+
+/// Names of [`feature_vector`]'s entries, in order; a correlation file must list exactly these.
+pub use crate::features::VECTOR_NAMES as FEATURE_NAMES;
+
+/// Length of [`feature_vector`].
+pub use crate::features::VECTOR_LEN as FEATURE_COUNT;
+
+/// The image statistics the correlation model reads ([`Features::vector`] in `f64`).
+pub fn feature_vector(f: &Features) -> [f64; FEATURE_COUNT] {
+    f.vector().map(f64::from)
+}
+
+/// Why a correlation file cannot be used.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum SuggestError {
+    /// Not valid JSON of this schema.
+    Json(String),
+    /// A schema version this build does not read.
+    SchemaVersion(u32),
+    /// The feature list differs from [`FEATURE_NAMES`].
+    Features(Vec<String>),
+    /// A linear map whose vectors have the wrong lengths (named).
+    Shape(String),
+    /// A non-finite coefficient (named).
+    NotFinite(String),
+}
+
+impl fmt::Display for SuggestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SuggestError::Json(e) => write!(f, "correlation file is not valid: {e}"),
+            SuggestError::SchemaVersion(v) => write!(
+                f,
+                "correlation file has schema_version {v}; this build reads {SCHEMA_VERSION}"
+            ),
+            SuggestError::Features(got) => write!(
+                f,
+                "correlation file's features {got:?} differ from this build's {FEATURE_NAMES:?}"
+            ),
+            SuggestError::Shape(what) => write!(f, "correlation file: {what} has the wrong length"),
+            SuggestError::NotFinite(what) => {
+                write!(f, "correlation file: {what} holds a non-finite number")
+            }
+        }
+    }
+}
+
+impl core::error::Error for SuggestError {}
+
+/// `y = intercept + coef · ((x - mean) / scale)` for several outputs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinearMap {
+    /// Input means.
+    pub mean: Vec<f64>,
+    /// Input scales (standard deviations; 0 is treated as 1).
+    pub scale: Vec<f64>,
+    /// One intercept per output.
+    pub intercept: Vec<f64>,
+    /// One row of input coefficients per output.
+    pub coef: Vec<Vec<f64>>,
+}
+
+impl LinearMap {
+    fn check(&self, name: &str, inputs: usize, outputs: usize) -> Result<(), SuggestError> {
+        let shape_ok = self.mean.len() == inputs
+            && self.scale.len() == inputs
+            && self.intercept.len() == outputs
+            && self.coef.len() == outputs
+            && self.coef.iter().all(|r| r.len() == inputs);
+        if !shape_ok {
+            return Err(SuggestError::Shape(name.to_string()));
+        }
+        let all = self
+            .mean
+            .iter()
+            .chain(&self.scale)
+            .chain(&self.intercept)
+            .chain(self.coef.iter().flatten());
+        if all.clone().any(|v| !v.is_finite()) {
+            return Err(SuggestError::NotFinite(name.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Applies the map (lengths checked at load).
+    pub fn apply(&self, x: &[f64]) -> Vec<f64> {
+        let z: Vec<f64> = x
+            .iter()
+            .zip(self.mean.iter().zip(&self.scale))
+            .map(|(v, (m, s))| (v - m) / if *s > 0.0 { *s } else { 1.0 })
+            .collect();
+        self.intercept
+            .iter()
+            .zip(&self.coef)
+            .map(|(b, row)| b + row.iter().zip(&z).map(|(c, v)| c * v).sum::<f64>())
+            .collect()
+    }
+}
+
+/// `correlation_models.json`: starting parameters per class, and the SVG size model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CorrelationModels {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// [`FEATURE_NAMES`].
+    pub features: Vec<String>,
+    /// The parameter encoding of the starting parameters ([`crate::params::ENCODING_VERSION`]).
+    pub param_encoding_version: u32,
+    /// Per class: features -> encoded starting parameters (8 outputs).
+    pub classes: BTreeMap<String, LinearMap>,
+    /// All classes pooled, for an unknown class.
+    pub pooled: LinearMap,
+    /// Encoded parameters (8) ++ features -> log2 of the SVG's bytes (1 output).
+    pub size: LinearMap,
+    /// What it was fitted on, in words and numbers (free form).
+    #[serde(default)]
+    pub fitted_on: BTreeMap<String, serde_json::Value>,
+}
+
+impl CorrelationModels {
+    /// Parses and validates a correlation file.
+    pub fn from_json(text: &str) -> Result<CorrelationModels, SuggestError> {
+        let m: CorrelationModels =
+            serde_json::from_str(text).map_err(|e| SuggestError::Json(e.to_string()))?;
+        m.validate()?;
+        Ok(m)
+    }
+
+    /// Checks versions, feature names and every map's shape.
+    pub fn validate(&self) -> Result<(), SuggestError> {
+        if self.schema_version != SCHEMA_VERSION {
+            return Err(SuggestError::SchemaVersion(self.schema_version));
+        }
+        if self.features.iter().map(String::as_str).ne(FEATURE_NAMES) {
+            return Err(SuggestError::Features(self.features.clone()));
+        }
+        if self.param_encoding_version != crate::params::ENCODING_VERSION {
+            return Err(SuggestError::Shape(alloc::format!(
+                "param_encoding_version {}",
+                self.param_encoding_version
+            )));
+        }
+        for (name, map) in &self.classes {
+            map.check(name, FEATURE_COUNT, PARAM_COUNT)?;
+        }
+        self.pooled.check("pooled", FEATURE_COUNT, PARAM_COUNT)?;
+        self.size.check("size", PARAM_COUNT + FEATURE_COUNT, 1)
+    }
+
+    /// Starting parameters for an image of `class` (the pooled map for an unknown class).
+    pub fn start(&self, features: &[f64; FEATURE_COUNT], class: Option<&str>) -> Params {
+        let map = class
+            .and_then(|c| self.classes.get(c))
+            .unwrap_or(&self.pooled);
+        let encoded: Vec<f32> = map
+            .apply(features)
+            .iter()
+            .map(|v| v.clamp(0.0, 1.0) as f32)
+            .collect();
+        Params::decode(&encoded).unwrap_or_default()
+    }
+
+    /// Predicted SVG size in bytes for `params` on an image with `features`.
+    pub fn svg_bytes(&self, params: &Params, features: &[f64; FEATURE_COUNT]) -> f32 {
+        let x: Vec<f64> = params
+            .encode()
+            .iter()
+            .map(|&v| f64::from(v))
+            .chain(features.iter().copied())
+            .collect();
+        let log2 = self.size.apply(&x).first().copied().unwrap_or(0.0);
+        libm::exp2(log2.clamp(0.0, 40.0)) as f32
+    }
+}
+
+/// Values tried per size-deciding parameter (besides the start's own value).
+const LAYER_DIFFERENCES: [f64; 5] = [8.0, 16.0, 32.0, 64.0, 128.0];
+const FILTER_SPECKLES: [f64; 5] = [0.0, 2.0, 4.0, 8.0, 16.0];
+const PATH_PRECISIONS: [f64; 3] = [1.0, 2.0, 3.0];
+
+/// Candidate parameter sets around `start`: every colour precision (1-8) × layer differences ×
+/// speckle filters × path precisions, the start's own values included, the other parameters
+/// as in `start`. `start` itself comes first; no set appears twice.
+pub fn candidates(start: &Params) -> Vec<Params> {
+    fn with_start(values: &[f64], start: f64) -> Vec<f64> {
+        let mut v: Vec<f64> = core::iter::once(start)
+            .chain(values.iter().copied())
+            .collect();
+        let first = v[0];
+        v.sort_by(f64::total_cmp);
+        v.dedup();
+        // keep the start's value first
+        v.retain(|x| *x != first);
+        v.insert(0, first);
+        v
+    }
+    let lds = with_start(&LAYER_DIFFERENCES, start.get(ParamId::LayerDifference));
+    let fss = with_start(&FILTER_SPECKLES, start.get(ParamId::FilterSpeckle));
+    let pps = with_start(&PATH_PRECISIONS, start.get(ParamId::PathPrecision));
+    let cps = with_start(
+        &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
+        start.get(ParamId::ColorPrecision),
+    );
+    let mut out = Vec::with_capacity(cps.len() * lds.len() * fss.len() * pps.len());
+    for &cp in &cps {
+        for &ld in &lds {
+            for &fs in &fss {
+                for &pp in &pps {
+                    let p = start
+                        .with(ParamId::ColorPrecision, cp)
+                        .and_then(|p| p.with(ParamId::LayerDifference, ld))
+                        .and_then(|p| p.with(ParamId::FilterSpeckle, fs))
+                        .and_then(|p| p.with(ParamId::PathPrecision, pp));
+                    if let Ok(p) = p {
+                        out.push(p);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The chosen candidate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Choice {
+    /// Index into the candidates.
+    pub index: usize,
+    /// Whether its predicted SSIM reaches the target.
+    pub met_target: bool,
+}
+
+/// Picks the candidate with the smallest predicted SVG among those predicted to reach `target`,
+/// or the highest predicted SSIM if none does (ties: the earlier candidate). `None` for no
+/// candidates or mismatched lengths.
+pub fn choose(ssim: &[f32], svg_bytes: &[f32], target: f32) -> Option<Choice> {
+    if ssim.is_empty() || ssim.len() != svg_bytes.len() {
+        return None;
+    }
+    let reaching = ssim
+        .iter()
+        .zip(svg_bytes)
+        .enumerate()
+        .filter(|(_, (s, _))| **s >= target)
+        .min_by(|a, b| a.1.1.total_cmp(b.1.1).then(a.0.cmp(&b.0)));
+    if let Some((index, _)) = reaching {
+        return Some(Choice {
+            index,
+            met_target: true,
+        });
+    }
+    let best = ssim
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))?;
+    Some(Choice {
+        index: best.0,
+        met_target: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    fn map(inputs: usize, outputs: usize, b: f64) -> LinearMap {
+        LinearMap {
+            mean: vec![0.0; inputs],
+            scale: vec![1.0; inputs],
+            intercept: vec![b; outputs],
+            coef: vec![vec![0.0; inputs]; outputs],
+        }
+    }
+
+    fn models() -> CorrelationModels {
+        let mut classes = BTreeMap::new();
+        classes.insert("complex".to_string(), map(FEATURE_COUNT, PARAM_COUNT, 1.0));
+        CorrelationModels {
+            schema_version: SCHEMA_VERSION,
+            features: FEATURE_NAMES.iter().map(|s| s.to_string()).collect(),
+            param_encoding_version: crate::params::ENCODING_VERSION,
+            classes,
+            pooled: map(FEATURE_COUNT, PARAM_COUNT, 0.0),
+            size: map(PARAM_COUNT + FEATURE_COUNT, 1, 10.0),
+            fitted_on: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn start_uses_the_class_map_and_clamps() {
+        let m = models();
+        let f = [0.0; FEATURE_COUNT];
+        let top = m.start(&f, Some("complex"));
+        assert_eq!(top.color_precision(), 8);
+        assert_eq!(top.layer_difference(), 255);
+        let bottom = m.start(&f, Some("no such class"));
+        assert_eq!(bottom.color_precision(), 1);
+        assert!((m.svg_bytes(&top, &f) - 1024.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn json_round_trip_and_typed_errors() {
+        let m = models();
+        let text = serde_json::to_string(&m).unwrap();
+        assert_eq!(CorrelationModels::from_json(&text).unwrap(), m);
+        let mut bad = m.clone();
+        bad.schema_version = 7;
+        let e = CorrelationModels::from_json(&serde_json::to_string(&bad).unwrap()).unwrap_err();
+        assert_eq!(e, SuggestError::SchemaVersion(7));
+        let mut bad = m.clone();
+        bad.size.coef[0].pop();
+        let e = CorrelationModels::from_json(&serde_json::to_string(&bad).unwrap()).unwrap_err();
+        assert_eq!(e, SuggestError::Shape("size".into()));
+        let mut bad = m;
+        bad.features.swap(0, 1);
+        assert!(matches!(
+            CorrelationModels::from_json(&serde_json::to_string(&bad).unwrap()),
+            Err(SuggestError::Features(_))
+        ));
+        assert!(matches!(
+            CorrelationModels::from_json("{"),
+            Err(SuggestError::Json(_))
+        ));
+    }
+
+    #[test]
+    fn candidates_start_first_unique_and_cover_colour_precision() {
+        let start = Params::default();
+        let c = candidates(&start);
+        assert_eq!(c[0], start);
+        for (i, a) in c.iter().enumerate() {
+            assert!(c[i + 1..].iter().all(|b| b != a), "duplicate {a}");
+        }
+        for cp in 1..=8 {
+            assert!(c.iter().any(|p| p.color_precision() == cp));
+        }
+        // 8 colour precisions x 6 layer differences (16 is both start and grid) x 5 speckle
+        // filters (4 likewise) x 3 path precisions (2 likewise).
+        assert_eq!(c.len(), 8 * 5 * 5 * 3);
+    }
+
+    #[test]
+    fn choose_prefers_small_svgs_that_reach_the_target() {
+        let ssim = [0.90, 0.96, 0.97, 0.99];
+        let bytes = [100.0, 500.0, 300.0, 900.0];
+        assert_eq!(
+            choose(&ssim, &bytes, 0.95),
+            Some(Choice {
+                index: 2,
+                met_target: true
+            })
+        );
+        assert_eq!(
+            choose(&ssim, &bytes, 0.995),
+            Some(Choice {
+                index: 3,
+                met_target: false
+            })
+        );
+        assert_eq!(choose(&[], &[], 0.9), None);
+        assert_eq!(choose(&[0.5], &[], 0.9), None);
+    }
+}
