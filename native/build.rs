@@ -58,7 +58,21 @@ fn fetch(out: &Path) -> Result<PathBuf, String> {
     Ok(lib)
 }
 
+/// With the `torch` feature, binaries and tests find `libtorch_cpu.so` through an rpath to
+/// `$LIBTORCH/lib` (the same libtorch `torch-sys` linked against), so no LD_LIBRARY_PATH is needed.
+fn torch_rpath() {
+    println!("cargo:rerun-if-env-changed=LIBTORCH");
+    if std::env::var_os("CARGO_FEATURE_TORCH").is_none() {
+        return;
+    }
+    if let Some(libtorch) = std::env::var_os("LIBTORCH") {
+        let lib = PathBuf::from(libtorch).join("lib");
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
+    }
+}
+
 fn main() {
+    torch_rpath();
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=VECTUNE_NO_ORT_FETCH");
     let target = std::env::var("TARGET").unwrap_or_default();

@@ -101,7 +101,9 @@ def main(argv=None):
     p.add_argument("--run", required=True)
     p.add_argument("--out", default=None, help="default RUN/export")
     p.add_argument("--data", default=None, help="dataset for real-input checks (any split; only reads images)")
-    p.add_argument("--metrics", default=None, help="evaluate.py metrics.json to record in the manifest")
+    p.add_argument("--metrics", action="append", default=[],
+                   help="[PREFIX=]metrics.json from evaluate.py, recorded in the manifest as PREFIX_mae, "
+                        "PREFIX_r2, PREFIX_spearman_within_image (PREFIX defaults to the split); repeatable")
     p.add_argument("--tol", type=float, default=1e-5)
     p.add_argument("--threads", type=int, default=0)
     args = p.parse_args(argv)
@@ -213,15 +215,16 @@ PREPROCESSING = {"size": data.INPUT_SIZE, "resize": "area", "letterbox": True, "
                  "std": [float(f"{v:.6g}") for v in data.IMAGENET_STD], "layout": "CHW"}
 
 
-def build_manifest(files, qck, cck, D, metrics_path):
+def build_manifest(files, qck, cck, D, metrics_args):
     """Entries in the schema of core/src/manifest.rs (schema_version 1)."""
-    m = json.loads(pathlib.Path(metrics_path).read_text()) if metrics_path else None
     qmetrics, cmetrics = {}, {}
-    if m:
-        sp = m.get("split", "eval")
+    for arg in metrics_args:
+        prefix, _, path = arg.rpartition("=")
+        m = json.loads(pathlib.Path(path).read_text())
+        sp = prefix or m.get("split", "eval")
         r = m["quality"]["model"]
-        qmetrics = {f"{sp}_mae": r["mae"], f"{sp}_r2": r["r2"],
-                    f"{sp}_spearman_within_image": r["spearman_within_image_median"]}
+        qmetrics.update({f"{sp}_mae": r["mae"], f"{sp}_r2": r["r2"],
+                         f"{sp}_spearman_within_image": r["spearman_within_image_median"]})
         c = m.get("classifier") or {}
         if c.get("inferred_agreement") is not None:
             cmetrics[f"{sp}_agreement_with_inferred_class"] = c["inferred_agreement"]

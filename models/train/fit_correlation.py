@@ -7,8 +7,8 @@ dataset built by `vectune-dataset` and its image features (`vectune-dataset feat
   suggester looks for: a faithful but small SVG.
 * Starting parameters: per logo class (and pooled), a ridge regression from the standardised
   features to the target's encoded parameters ([0, 1], `Params::encode`).
-* Size model: a ridge regression from encoded parameters ++ standardised features to
-  log2(SVG bytes), over every train label.
+* Size model: a ridge regression from `size_inputs` (encoded parameters e, features f, e², and every
+  e[i]·f[j]; core/src/suggest.rs) to log2(SVG bytes), over every train label.
 * Reported on the val split: how much SSIM the target-finding rule gives up, the size model's R²,
   and the start's SSIM regret against the image's best *labelled* set (the nearest labelled set to
   the start, by encoded distance).
@@ -31,6 +31,11 @@ import data
 FEATURE_NAMES = ["log2_width", "log2_height", "log2_unique_colors", "color_entropy", "edge_density",
                  "gradient_strength", "corner_density", "transparency", "complexity"]
 SCHEMA_VERSION = 1
+
+
+def size_inputs(e: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """core/src/suggest.rs `size_inputs`: e (8), f (9), e² (8), outer(e, f) row-major (72)."""
+    return np.concatenate([e, f, e * e, np.outer(e, f).ravel()])
 
 
 def ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -97,7 +102,7 @@ def main() -> None:
         split_start.append(split)
         give_up.append(max(s for _, s, _ in rows) - t[1])
         for params, _, b in rows:
-            x_size.append(np.concatenate([data.encode_params([params])[0], feats[iid]]))
+            x_size.append(size_inputs(data.encode_params([params])[0].astype(np.float64), feats[iid]))
             y_size.append(np.log2(max(b, 1.0)))
             split_size.append(split)
     x_start, y_start = np.array(x_start), np.array(y_start, dtype=np.float64)

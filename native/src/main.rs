@@ -25,7 +25,8 @@ struct Cli {
     /// Model directory (with manifest.json); default: $VECTUNE_MODELS, else the packaged models/.
     #[arg(long, global = true, value_name = "DIR")]
     models: Option<PathBuf>,
-    /// Inference runtime: auto (ONNX Runtime when its library loads, else tract), ort or tract.
+    /// Inference runtime: auto (ONNX Runtime when its library loads, else tract), ort, tract, or
+    /// torch (libtorch on the TorchScript models; builds with `--features torch`).
     #[arg(long, global = true, env = "VECTUNE_BACKEND", default_value = "auto")]
     backend: BackendChoice,
     #[command(subcommand)]
@@ -391,7 +392,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 for r in manager.reports() {
                     match &r.status {
                         Status::Ready => out!(
-                            "  {:<20} {:<16} ready        load {:>7.1} ms  warm-up {:>7.1} ms  {:>9} bytes",
+                            "  {:<30} {:<16} ready        load {:>7.1} ms  warm-up {:>7.1} ms  {:>9} bytes",
                             r.name,
                             r.task,
                             r.load_ms,
@@ -399,12 +400,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             r.bytes
                         ),
                         Status::Unavailable { reason } => {
-                            out!("  {:<20} {:<16} unavailable  {reason}", r.name, r.task)
+                            out!("  {:<30} {:<16} unavailable  {reason}", r.name, r.task)
                         }
                         Status::Unloaded { reason } => {
-                            out!("  {:<20} {:<16} unloaded     {reason}", r.name, r.task)
+                            out!("  {:<30} {:<16} unloaded     {reason}", r.name, r.task)
                         }
-                        Status::Loading => out!("  {:<20} {:<16} loading", r.name, r.task),
+                        Status::Loading => out!("  {:<30} {:<16} loading", r.name, r.task),
                     }
                 }
             }

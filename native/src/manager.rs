@@ -163,12 +163,18 @@ fn load_one(
         r.status = Status::Unavailable { reason };
         (r, None)
     };
-    if entry.format != Format::Onnx {
+    if entry.format != kind.format() {
+        let runs_on = match entry.format {
+            Format::Onnx => "ort or tract",
+            Format::TorchScript => "torch",
+            _ => "no backend",
+        };
         return unavailable(
             report,
             format!(
-                "{} models need a backend this build does not have",
-                entry.format.as_str()
+                "a {} model runs on {runs_on}; this manager runs {}",
+                entry.format.as_str(),
+                kind.name()
             ),
         );
     }
@@ -189,7 +195,8 @@ fn load_one(
         );
     }
     report.bytes = bytes.len() as u64;
-    let model = match kind.load(&bytes) {
+    let inputs: Vec<String> = entry.inputs.iter().map(|i| i.name.clone()).collect();
+    let model = match kind.load(&bytes, &inputs) {
         Ok(m) => Arc::new(backends::Declared {
             runner: m,
             stats: entry.stats_input(),
@@ -292,7 +299,9 @@ impl Models {
         read(&self.slots)
             .iter()
             .find(|s| {
-                &s.entry.task == task && !matches!(s.report.status, Status::Unavailable { .. })
+                &s.entry.task == task
+                    && s.entry.format == self.kind.format()
+                    && !matches!(s.report.status, Status::Unavailable { .. })
             })
             .map(|s| s.entry.clone())
     }

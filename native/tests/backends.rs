@@ -4,7 +4,10 @@
 //! test body runs against every backend; the tolerance (1e-5 absolute) is written in
 //! `reference.json`.
 
-const BACKENDS: [BackendKind; 2] = [BackendKind::Tract, BackendKind::Ort];
+#[cfg(not(feature = "torch"))]
+const BACKENDS: &[BackendKind] = &[BackendKind::Tract, BackendKind::Ort];
+#[cfg(feature = "torch")]
+const BACKENDS: &[BackendKind] = &[BackendKind::Tract, BackendKind::Ort, BackendKind::Torch];
 
 fn open(dir: &std::path::Path, kind: BackendKind) -> ModelManager {
     let m = ModelManager::open(dir, BackendChoice::Exactly(kind));
@@ -79,7 +82,7 @@ fn status_of(m: &ModelManager, name: &str) -> Status {
 
 #[test]
 fn all_fixture_models_load_and_warm_up() {
-    for kind in BACKENDS {
+    for &kind in BACKENDS {
         all_models_load(kind);
     }
     // auto picks ONNX Runtime when its library loads (build.rs fetched it).
@@ -91,13 +94,26 @@ fn all_fixture_models_load_and_warm_up() {
 fn all_models_load(kind: BackendKind) {
     let m = open(&fixtures().join("models"), kind);
     assert!(m.manifest_error().is_none());
-    assert_eq!(m.reports().len(), 4);
+    // 4 ONNX models (tract, ort) and 2 TorchScript ones (torch); each backend runs its format
+    // and says why it does not run the others.
+    assert_eq!(m.reports().len(), 6);
+    let format = kind.format();
     for r in m.reports() {
-        assert_eq!(r.status, Status::Ready, "{}", r.name);
-        assert!(r.bytes > 0 && r.load_ms > 0.0 && r.warmup_ms > 0.0);
-        assert_eq!(r.backend.as_deref(), Some(kind.name()));
+        if r.format == format.as_str() {
+            assert_eq!(r.status, Status::Ready, "{}", r.name);
+            assert!(r.bytes > 0 && r.load_ms > 0.0 && r.warmup_ms > 0.0);
+            assert_eq!(r.backend.as_deref(), Some(kind.name()));
+        } else {
+            assert!(
+                matches!(&r.status, Status::Unavailable { reason } if reason.contains("runs on")),
+                "{}: {:?}",
+                r.name,
+                r.status
+            );
+        }
     }
-    assert!(m.has_quality() && m.has_split() && m.has_classifier());
+    let split = kind != BackendKind::Torch; // no TorchScript encoder/head
+    assert!(m.has_quality() && m.has_split() == split && m.has_classifier());
     assert_eq!(
         m.backend().memory().model_bytes,
         m.reports().iter().map(|r| r.bytes).sum::<u64>()
@@ -106,7 +122,7 @@ fn all_models_load(kind: BackendKind) {
 
 #[test]
 fn golden_parity_on_every_backend() {
-    for kind in BACKENDS {
+    for &kind in BACKENDS {
         golden_parity(kind);
     }
 }
@@ -135,6 +151,19 @@ fn golden_parity(kind: BackendKind) {
             "combined {got} vs onnxruntime {want}"
         );
     }
+    let logits = b.classify(&t).unwrap();
+    for (got, want) in logits.iter().zip(floats(&r["logits"])) {
+        assert!((got - want).abs() <= tol, "logit {got} vs {want}");
+    }
+    if !m.has_split() {
+        // libtorch: the combined model and the classifier only; predict_params uses the former.
+        let per_set = predict::predict_params(&m, &view, &params);
+        for (s, c) in per_set.iter().zip(&combined) {
+            assert_eq!(s.source, Source::Model);
+            assert!((s.ssim - c).abs() <= 1e-6);
+        }
+        return;
+    }
     let embedding = b.encode_images(&t, &stats).unwrap();
     assert_eq!(
         embedding.len(),
@@ -142,10 +171,6 @@ fn golden_parity(kind: BackendKind) {
     );
     for (got, want) in embedding.iter().zip(floats(&r["embedding_head"])) {
         assert!((got - want).abs() <= tol, "embedding {got} vs {want}");
-    }
-    let logits = b.classify(&t).unwrap();
-    for (got, want) in logits.iter().zip(floats(&r["logits"])) {
-        assert!((got - want).abs() <= tol, "logit {got} vs {want}");
     }
     // The one-image-many-parameter-sets path gives the same numbers as the combined model.
     let split = predict::predict_params(&m, &view, &params);
@@ -236,7 +261,7 @@ fn no_or_bad_manifest_falls_back_to_the_heuristic() {
 
 #[test]
 fn sixty_four_threads_predict_the_same_answers() {
-    for kind in BACKENDS {
+    for &kind in BACKENDS {
         concurrent(kind);
     }
 }

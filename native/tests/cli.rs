@@ -23,11 +23,24 @@ fn stdout_json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("JSON on stdout")
 }
 
+/// A directory without models: predictions come from the heuristic.
+fn no_models() -> String {
+    let dir = std::env::temp_dir().join(format!("vectune-cli-no-models-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.to_str().unwrap().to_string()
+}
+
 #[test]
 fn predict_json_reports_source_params_and_a_score() {
+    // The packaged models answer by default.
+    let v = stdout_json(&vectune(&["predict", LOGO, "--json"]));
+    assert_eq!(v["source"], "model", "{v}");
+    let none = no_models();
     let v = stdout_json(&vectune(&[
         "predict",
         LOGO,
+        "--models",
+        &none,
         "--param",
         "color_precision=3",
         "-p",
@@ -43,10 +56,12 @@ fn predict_json_reports_source_params_and_a_score() {
     );
     let ssim = v["ssim"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&ssim));
-    // Fewer colours never predict better than more.
+    // Fewer colours never predict better than more (the heuristic's shape).
     let cp1 = stdout_json(&vectune(&[
         "predict",
         LOGO,
+        "--models",
+        &none,
         "-p",
         "color_precision=1",
         "--json",
@@ -60,7 +75,7 @@ fn predict_text() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("predicted SSIM 0."), "{text}");
-    assert!(text.contains("source: heuristic"), "{text}");
+    assert!(text.contains("source: model"), "{text}");
 }
 
 fn fails_with(args: &[&str], needle: &str) {
@@ -126,7 +141,7 @@ fn measure_runs_vtracer_and_reports_the_real_ssim() {
     let ssim = v["ssim"].as_f64().unwrap();
     assert!(ssim > 0.0 && ssim <= 1.0);
     assert_eq!(v["params"]["color_precision"], 5);
-    assert_eq!(v["predicted"]["source"], "heuristic");
+    assert_eq!(v["predicted"]["source"], "model");
     let written = std::fs::read_to_string(&svg).unwrap();
     assert!(written.contains("<svg") && written.contains("<path"));
     assert_eq!(v["svg_bytes"].as_u64().unwrap() as usize, written.len());
@@ -144,11 +159,14 @@ fn models_and_model_backed_predictions() {
     let v = stdout_json(&vectune(&["models", "--models", FIXTURE_MODELS, "--json"]));
     assert_eq!(v["backend"], "ort", "auto prefers ONNX Runtime: {v}");
     let models = v["models"].as_array().unwrap();
-    assert_eq!(models.len(), 4);
+    assert_eq!(models.len(), 6);
     assert!(
-        models.iter().all(|m| m["status"]["state"] == "ready"),
-        "{v}"
+        models
+            .iter()
+            .all(|m| (m["status"]["state"] == "ready") == (m["format"] == "onnx")),
+        "ONNX models ready on ort, TorchScript ones not: {v}"
     );
+    assert_eq!(v["cache"]["entries"], 4);
     assert!(v["memory"]["models_bytes"].as_u64().unwrap() > 1_000_000);
     assert_eq!(v["memory"]["models"].as_array().unwrap().len(), 4);
     assert!(
@@ -309,5 +327,49 @@ fn classify_with_the_classifier_or_say_why_not() {
     fails_with(
         &["classify", LOGO, "--models", empty.to_str().unwrap()],
         "no classifier model is ready",
+    );
+}
+
+#[test]
+fn suggest_searches_with_the_model_and_explains_itself() {
+    let v = stdout_json(&vectune(&[
+        "suggest",
+        LOGO,
+        "--models",
+        FIXTURE_MODELS,
+        "--target",
+        "0.8",
+        "--json",
+    ]));
+    assert_eq!(v["source"], "model", "{v}");
+    assert_eq!(v["candidates"], 600);
+    assert_eq!(v["target"].as_f64().unwrap() as f32, 0.8);
+    // The fixtures have no correlation file: the search starts from VTracer's defaults.
+    assert_eq!(v["start_from"], "defaults");
+    assert_eq!(v["start"]["color_precision"], 6);
+    let predicted = v["predicted_ssim"].as_f64().unwrap();
+    assert_eq!(v["met_target"], predicted >= 0.8, "{v}");
+    // The suggested parameters predict what the suggestion says.
+    let mut args = vec!["predict", LOGO, "--models", FIXTURE_MODELS, "--json"];
+    let assignments: Vec<String> = v["params"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, x)| format!("{k}={x}"))
+        .collect();
+    for a in &assignments {
+        args.extend(["-p", a.as_str()]);
+    }
+    let p = stdout_json(&vectune(&args));
+    assert!(
+        (p["ssim"].as_f64().unwrap() - predicted).abs() < 1e-5,
+        "{p} vs {v}"
+    );
+    fails_with(&["suggest", LOGO, "--target", "1.5"], "not in [0, 1]");
+    let text = vectune(&["suggest", LOGO, "--models", FIXTURE_MODELS]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("vectorize with: --param color_precision="),
+        "{text}"
     );
 }

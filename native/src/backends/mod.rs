@@ -1,15 +1,18 @@
-//! Inference runtimes. Each runtime only knows how to run one ONNX graph ([`Runner`]); the one
+//! Inference runtimes. Each runtime only knows how to run one model file ([`Runner`]); the one
 //! implementation of the core's [`Backend`] trait, [`ModelSet`], holds vectune's models by task
 //! on whichever runtime loaded them, so every backend shares the same batching and shape checks.
 //!
 //! - [`tract`]: pure Rust, embedded, needs nothing installed.
 //! - [`ort`]: ONNX Runtime, the production backend, loaded at run time (`build.rs` fetches the
 //!   library; `ORT_DYLIB_PATH` overrides).
+//! - `torch`: libtorch through `tch` on the TorchScript exports, behind the `torch` cargo feature.
 //!
-//! Choice: `--backend auto|ort|tract` (or `VECTUNE_BACKEND`); `auto` is ort when its library loads,
-//! else tract, and the reason is reported.
+//! Choice: `--backend auto|ort|tract|torch` (or `VECTUNE_BACKEND`); `auto` is ort when its library
+//! loads, else tract, and the reason is reported.
 
 pub mod ort;
+#[cfg(feature = "torch")]
+pub mod torch;
 pub mod tract;
 
 use std::sync::Arc;
@@ -18,7 +21,7 @@ use serde::Serialize;
 use vectune_core::backend::{
     Backend, BackendError, Batch, MemoryUsage, check_stats, image_count, stats_prefix,
 };
-use vectune_core::manifest::Task;
+use vectune_core::manifest::{Format, Task};
 use vectune_core::params::PARAM_COUNT;
 use vectune_core::preprocess::{CHANNELS, INPUT_SIZE};
 
@@ -30,6 +33,8 @@ pub enum BackendKind {
     Tract,
     /// ONNX Runtime.
     Ort,
+    /// libtorch (TorchScript models; builds with the `torch` feature).
+    Torch,
 }
 
 impl BackendKind {
@@ -38,17 +43,38 @@ impl BackendKind {
         match self {
             BackendKind::Tract => "tract",
             BackendKind::Ort => "ort",
+            BackendKind::Torch => "torch",
         }
     }
 
-    /// Loads one ONNX graph on this runtime.
-    pub fn load(self, onnx: &[u8]) -> Result<Arc<dyn Runner>, BackendError> {
+    /// The model file format this runtime runs.
+    pub fn format(self) -> Format {
+        match self {
+            BackendKind::Tract | BackendKind::Ort => Format::Onnx,
+            BackendKind::Torch => Format::TorchScript,
+        }
+    }
+
+    /// Loads one model file on this runtime; `inputs` are the graph's input names in manifest
+    /// order (TorchScript takes its inputs by position).
+    pub fn load(self, bytes: &[u8], inputs: &[String]) -> Result<Arc<dyn Runner>, BackendError> {
         Ok(match self {
-            BackendKind::Tract => Arc::new(tract::TractModel::load(onnx)?),
-            BackendKind::Ort => Arc::new(ort::OrtModel::load(onnx)?),
+            BackendKind::Tract => Arc::new(tract::TractModel::load(bytes)?),
+            BackendKind::Ort => Arc::new(ort::OrtModel::load(bytes)?),
+            #[cfg(feature = "torch")]
+            BackendKind::Torch => Arc::new(torch::TorchModel::load(bytes, inputs)?),
+            #[cfg(not(feature = "torch"))]
+            BackendKind::Torch => {
+                let _ = inputs;
+                return Err(BackendError::Runtime(TORCH_MISSING.into()));
+            }
         })
     }
 }
+
+/// Why `--backend torch` cannot run in a build without the feature.
+pub const TORCH_MISSING: &str =
+    "this build has no libtorch backend (rebuild with `--features torch` and LIBTORCH set)";
 
 /// What the user asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,7 +92,10 @@ impl std::str::FromStr for BackendChoice {
             "auto" => Ok(BackendChoice::Auto),
             "ort" => Ok(BackendChoice::Exactly(BackendKind::Ort)),
             "tract" => Ok(BackendChoice::Exactly(BackendKind::Tract)),
-            other => Err(format!("unknown backend `{other}` (auto, ort or tract)")),
+            "torch" => Ok(BackendChoice::Exactly(BackendKind::Torch)),
+            other => Err(format!(
+                "unknown backend `{other}` (auto, ort, tract or torch)"
+            )),
         }
     }
 }
@@ -81,6 +110,16 @@ pub fn resolve(choice: BackendChoice) -> Result<(BackendKind, String), String> {
         BackendChoice::Exactly(BackendKind::Ort) => ort::environment()
             .map(|lib| (BackendKind::Ort, format!("chosen: ONNX Runtime from {lib}")))
             .map_err(|e| format!("ort was chosen but cannot run: {e}")),
+        BackendChoice::Exactly(BackendKind::Torch) => {
+            if cfg!(feature = "torch") {
+                Ok((
+                    BackendKind::Torch,
+                    "chosen: libtorch (TorchScript models)".to_string(),
+                ))
+            } else {
+                Err(format!("torch was chosen but cannot run: {TORCH_MISSING}"))
+            }
+        }
         BackendChoice::Auto => Ok(match ort::environment() {
             Ok(lib) => (
                 BackendKind::Ort,

@@ -1,0 +1,168 @@
+//! Evaluates the parameter suggester on held-out real logos: the SSIM VTracer actually reaches
+//! (measured with the ground-truth instrument) with the suggested parameters, with VTracer's
+//! defaults, and with the best of a 64-point grid, the SVG sizes, and the time each approach took.
+//!
+//! ```sh
+//! cargo run --release -p vectune-native --example eval_suggester -- \
+//!     --data models/data/eval --images 60 --target 0.95 [--models models] [--json out.json]
+//! ```
+//!
+//! The grid: colour precision {2, 4, 6, 8} x layer difference {8, 16, 32, 64} x speckle filter
+//! {0, 4, 8, 16}, other parameters at VTracer's defaults; "best" = highest measured SSIM.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use vectune_core::params::{ParamId, Params};
+use vectune_native::backends::BackendChoice;
+use vectune_native::image;
+use vectune_native::manager::{ModelManager, models_dir};
+use vectune_truth::measure::measure;
+use vectune_truth::render::Renderer;
+
+struct Args {
+    data: PathBuf,
+    images: usize,
+    target: f32,
+    models: Option<PathBuf>,
+    json: Option<PathBuf>,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        data: PathBuf::from("models/data/eval"),
+        images: 60,
+        target: vectune_core::suggest::DEFAULT_TARGET,
+        models: None,
+        json: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--data" => a.data = value()?.into(),
+            "--images" => a.images = value()?.parse()?,
+            "--target" => a.target = value()?.parse()?,
+            "--models" => a.models = Some(value()?.into()),
+            "--json" => a.json = Some(value()?.into()),
+            other => anyhow::bail!(
+                "unknown argument `{other}` (--data DIR --images N --target T --models DIR --json FILE)"
+            ),
+        }
+    }
+    Ok(a)
+}
+
+fn grid() -> Vec<Params> {
+    let mut out = Vec::new();
+    for cp in [2.0, 4.0, 6.0, 8.0] {
+        for ld in [8.0, 16.0, 32.0, 64.0] {
+            for fs in [0.0, 4.0, 8.0, 16.0] {
+                let p = Params::default()
+                    .with(ParamId::ColorPrecision, cp)
+                    .and_then(|p| p.with(ParamId::LayerDifference, ld))
+                    .and_then(|p| p.with(ParamId::FilterSpeckle, fs))
+                    .expect("grid values are in range");
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        v[v.len() / 2]
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let a = args()?;
+    let manager = ModelManager::open(&models_dir(a.models.as_deref()), BackendChoice::Auto);
+    let renderer = Renderer::new();
+    let rows = vectune_truth::dataset::read_labels(&a.data.join("labels.csv"))?;
+    let ids: BTreeSet<&str> = rows.iter().map(|r| r.image_id.as_str()).collect();
+    let ids: Vec<&str> = ids.into_iter().take(a.images).collect();
+    let grid = grid();
+    let mut per_image = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let img = image::load(&a.data.join(format!("images/{id}.png")))?;
+        let view = img.view()?;
+        let t = Instant::now();
+        let s = vectune_native::suggest::suggest(&manager, &view, a.target)
+            .map_err(anyhow::Error::msg)?;
+        let suggest_ms = t.elapsed().as_secs_f64() * 1e3;
+        let t = Instant::now();
+        let suggested = measure(&view, &s.params, &renderer, id)?;
+        let suggested_ms = suggest_ms + t.elapsed().as_secs_f64() * 1e3;
+        let t = Instant::now();
+        let defaults = measure(&view, &Params::default(), &renderer, id)?;
+        let defaults_ms = t.elapsed().as_secs_f64() * 1e3;
+        let t = Instant::now();
+        let mut best = None::<vectune_truth::measure::Measurement>;
+        for p in &grid {
+            let m = measure(&view, p, &renderer, id)?;
+            if best.as_ref().is_none_or(|b| m.ssim > b.ssim) {
+                best = Some(m);
+            }
+        }
+        let grid_ms = t.elapsed().as_secs_f64() * 1e3;
+        let best = best.expect("the grid is not empty");
+        eprintln!(
+            "[{}/{}] {id}: suggested {:.4} ({} B, predicted {:.4}), defaults {:.4} ({} B), grid best {:.4} ({} B)",
+            i + 1,
+            ids.len(),
+            suggested.ssim,
+            suggested.svg_bytes,
+            s.predicted_ssim,
+            defaults.ssim,
+            defaults.svg_bytes,
+            best.ssim,
+            best.svg_bytes
+        );
+        per_image.push(serde_json::json!({
+            "image": id,
+            "suggested": {"params": s.params, "ssim": suggested.ssim, "svg_bytes": suggested.svg_bytes,
+                          "predicted_ssim": s.predicted_ssim, "met_target": s.met_target, "ms": suggested_ms},
+            "defaults": {"ssim": defaults.ssim, "svg_bytes": defaults.svg_bytes, "ms": defaults_ms},
+            "grid_best": {"ssim": best.ssim, "svg_bytes": best.svg_bytes, "ms": grid_ms},
+        }));
+    }
+    let col = |k: &str, f: &str| -> Vec<f64> {
+        per_image
+            .iter()
+            .map(|v| v[k][f].as_f64().unwrap_or(f64::NAN))
+            .collect()
+    };
+    let reached = |k: &str| {
+        col(k, "ssim")
+            .iter()
+            .filter(|s| **s >= f64::from(a.target))
+            .count()
+    };
+    let summary = serde_json::json!({
+        "images": per_image.len(),
+        "target": a.target,
+        "backend": manager.backend_kind().name(),
+        "quality_source": if manager.has_quality() || manager.has_split() { "model" } else { "heuristic" },
+        "correlation_models": manager.correlation().is_some(),
+        "median": {
+            "suggested": {"ssim": median(col("suggested", "ssim")), "svg_bytes": median(col("suggested", "svg_bytes")), "ms": median(col("suggested", "ms"))},
+            "defaults": {"ssim": median(col("defaults", "ssim")), "svg_bytes": median(col("defaults", "svg_bytes")), "ms": median(col("defaults", "ms"))},
+            "grid_best": {"ssim": median(col("grid_best", "ssim")), "svg_bytes": median(col("grid_best", "svg_bytes")), "ms": median(col("grid_best", "ms"))},
+        },
+        "reached_target": {"suggested": reached("suggested"), "defaults": reached("defaults"), "grid_best": reached("grid_best")},
+    });
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    if let Some(path) = a.json {
+        let all = serde_json::json!({"summary": summary, "images": per_image});
+        std::fs::write(&path, serde_json::to_string_pretty(&all)?)
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! The committed models' accuracy, re-measured in CI by the Rust runtime: the committed evaluation
+//! set (`models/data/eval`: real logos of the test split, never trained on, x 8 parameter sets,
+//! labelled by the ground-truth instrument) is scored on every backend, and the figures must match
+//! what `models/manifest.json` records (measured by the Python pipeline at export) within 0.005.
+//! Every model file's sha256 is checked against the manifest first.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use sha2::Digest;
+use vectune_core::manifest::{Format, Manifest};
+use vectune_core::params::Params;
+use vectune_native::backends::{BackendChoice, BackendKind};
+use vectune_native::image;
+use vectune_native::manager::{ModelManager, Status};
+use vectune_native::predict::{self, Source};
+use vectune_truth::metrics::{Scored, metrics};
+
+/// Largest allowed difference between a re-measured figure and the manifest's.
+const DRIFT: f64 = 0.005;
+
+fn models_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models")
+}
+
+fn manifest() -> Manifest {
+    let path = models_dir().join("manifest.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (the shipped models)", path.display()));
+    Manifest::from_json(&text).unwrap()
+}
+
+#[test]
+fn every_model_file_matches_its_manifest_checksum() {
+    let m = manifest();
+    assert!(!m.models.is_empty());
+    for e in &m.models {
+        let bytes = std::fs::read(models_dir().join(&e.file)).unwrap();
+        let hex: String = sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(hex, e.sha256, "{}", e.file);
+        if let Some(n) = e.bytes {
+            assert_eq!(n, bytes.len() as u64, "{}", e.file);
+        }
+        if e.format == Format::Onnx {
+            assert!(bytes.len() <= 2 * 1024 * 1024, "{} is over 2 MB", e.file);
+        }
+    }
+}
+
+#[test]
+fn committed_models_reproduce_their_manifest_accuracy_on_every_backend() {
+    let m = manifest();
+    let quality = m
+        .models
+        .iter()
+        .find(|e| e.name == "quality_predictor")
+        .expect("a quality_predictor entry");
+    let figure = |key: &str| -> f64 {
+        quality
+            .metrics
+            .get(key)
+            .copied()
+            .unwrap_or_else(|| panic!("manifest quality_predictor.metrics has no `{key}`"))
+    };
+    let (want_mae, want_rho) = (figure("eval_mae"), figure("eval_spearman_within_image"));
+
+    let eval = models_dir().join("data/eval");
+    let rows = vectune_truth::dataset::read_labels(&eval.join("labels.csv")).unwrap();
+    let mut by_image: BTreeMap<&str, Vec<(Params, f64)>> = BTreeMap::new();
+    for r in &rows {
+        by_image
+            .entry(r.image_id.as_str())
+            .or_default()
+            .push((r.params().unwrap(), r.ssim));
+    }
+    assert!(by_image.len() >= 300, "{} images", by_image.len());
+    let images: Vec<(&str, image::RgbaImage)> = by_image
+        .keys()
+        .map(|id| {
+            (
+                *id,
+                image::load(&eval.join(format!("images/{id}.png"))).unwrap(),
+            )
+        })
+        .collect();
+
+    for kind in [BackendKind::Tract, BackendKind::Ort] {
+        let manager = ModelManager::open(&models_dir(), BackendChoice::Exactly(kind));
+        assert_eq!(manager.backend_kind(), kind, "{}", manager.backend_reason());
+        for r in manager.reports().iter().filter(|r| r.format == "onnx") {
+            assert_eq!(r.status, Status::Ready, "{}", r.name);
+        }
+        let mut scored = Vec::with_capacity(rows.len());
+        for (id, img) in &images {
+            let labelled = &by_image[id];
+            let params: Vec<Params> = labelled.iter().map(|(p, _)| *p).collect();
+            let preds = predict::predict_params(&manager, &img.view().unwrap(), &params);
+            for (p, (_, label)) in preds.iter().zip(labelled) {
+                assert_eq!(p.source, Source::Model, "{id}: {:?}", p.fallback);
+                scored.push(Scored {
+                    image_id: id,
+                    label: *label,
+                    predicted: f64::from(p.ssim),
+                });
+            }
+        }
+        let got = metrics(&scored);
+        eprintln!(
+            "{}: eval set {} labels: MAE {:.4} (manifest {want_mae:.4}), R² {:.3}, within-image Spearman {:.3} (manifest {want_rho:.3})",
+            kind.name(),
+            got.n,
+            got.mae,
+            got.r2,
+            got.median_within_image_spearman
+        );
+        assert!(
+            (got.mae - want_mae).abs() <= DRIFT,
+            "{}: MAE {} drifted from the manifest's {want_mae}",
+            kind.name(),
+            got.mae
+        );
+        assert!(
+            (got.median_within_image_spearman - want_rho).abs() <= DRIFT,
+            "{}: Spearman {} drifted from the manifest's {want_rho}",
+            kind.name(),
+            got.median_within_image_spearman
+        );
+    }
+}
