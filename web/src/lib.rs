@@ -16,6 +16,7 @@ mod backend;
 mod error;
 mod features;
 mod heuristic;
+mod image;
 mod manager;
 mod manifest;
 mod params;

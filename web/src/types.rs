@@ -32,6 +32,12 @@ export interface ParamSpec {
 }
 /** RGBA8 pixels, row-major, `width * height * 4` bytes (e.g. `ImageData.data`). */
 export type Rgba = Uint8Array | Uint8ClampedArray;
+/** A decoded image (`decodeImage`). */
+export interface DecodedImage {
+  rgba: Uint8Array;
+  width: number;
+  height: number;
+}
 /** A predicted SSIM and what produced it. */
 export interface Prediction {
   ssim: number;
