@@ -20,7 +20,8 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 wasm="$target_dir/wasm32-unknown-unknown/wasm-release/vectune_web.wasm"
 
 rm -rf web/pkg
-wasm-bindgen --target web --out-dir web/pkg "$wasm"
+# The name section (function names, ~1.5 MB raw) only serves stack traces: dropped for size.
+wasm-bindgen --target web --remove-name-section --out-dir web/pkg "$wasm"
 cp web/js/index.js web/js/index.d.ts web/js/worker.js web/pkg/
 
 raw=$(wc -c < web/pkg/vectune_web_bg.wasm)
