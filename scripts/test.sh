@@ -34,7 +34,8 @@ cargo test --workspace 2>&1 | tee "$log"
 
 # The browser package: wasm32 release build + wasm-bindgen (installs wasm-bindgen-cli when the
 # pinned version is missing), npm dependencies, Chromium (Debian's, when missing), then the Node
-# tests: golden parity of the wasm build, errors, fallbacks, `npm pack` consumer, demo page.
+# tests: golden parity of the wasm build and parity with the native CLI (built by cargo test),
+# errors, fallbacks, `npm pack` consumer, demo page.
 step "browser package: build, Node tests, demo in headless Chromium"
 web_start=$SECONDS
 ./scripts/build-web.sh
@@ -42,7 +43,7 @@ npm ci --no-audit --no-fund
 if ! command -v chromium >/dev/null; then
     apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
 fi
-VECTUNE_REQUIRE_BROWSER=1 CHROMIUM="$(command -v chromium)" node --test tests/web/ 2>&1 | tee -a "$log"
+VECTUNE_REQUIRE_NATIVE=1 VECTUNE_REQUIRE_BROWSER=1 CHROMIUM="$(command -v chromium)" node --test tests/web/ 2>&1 | tee -a "$log"
 printf 'browser step: %d s\n' "$((SECONDS - web_start))"
 
 # One closing line over every test binary, doc-test run and Node test file above.
