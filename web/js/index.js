@@ -56,7 +56,10 @@ export function init(module) {
     if (module !== undefined) return wasmInit({ module_or_path: module });
     const url = new URL('./vectune_web_bg.wasm', import.meta.url);
     return wasmInit({ module_or_path: url.protocol === 'file:' ? await readBytes(url) : url });
-  })();
+  })().catch((err) => {
+    ready = undefined; // a failed load (e.g. offline) may be retried
+    throw err;
+  });
   return ready;
 }
 
