@@ -8,6 +8,7 @@ use vectune_core::image::{ImageError, ImageRef, MAX_PIXELS};
 use wasm_bindgen::prelude::*;
 
 /// A decoded image: RGBA8 pixels, width, height.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decoded {
     /// RGBA8, rows top to bottom, straight alpha.
     pub pixels: Vec<u8>,
