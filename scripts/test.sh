@@ -32,21 +32,38 @@ cargo fmt --all --check
 
 step "lint (host, wasm32, and the no_std core)"
 cargo clippy --workspace --all-targets "${TORCH[@]}" -- -D warnings
-cargo clippy -p vectune-web --target wasm32-unknown-unknown -- -D warnings
+# wasm32: the core here; the browser crate's code is the same on the host (linted above) except one
+# cfg(wasm32) block, and it is compiled for wasm32 by the browser step (a separate wasm32 clippy of it
+# re-checks all of tract: ~5 min of CI for one block).
+cargo clippy -p vectune-core --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p vectune-core --no-default-features --target thumbv7m-none-eabi -- -D warnings
 
 step "no_std proof: vectune-core for thumbv7m-none-eabi"
 cargo build -p vectune-core --no-default-features --target thumbv7m-none-eabi
 
-step "wasm32 builds: the core and the browser bindings"
+step "wasm32 build: the core (the browser bindings are built in release by the browser step)"
 cargo build -p vectune-core --target wasm32-unknown-unknown
-cargo build -p vectune-web --target wasm32-unknown-unknown
 
 step "tests: unit, property, golden, CLI end to end, cross-crate, doc tests"
 log="$(mktemp)"
 cargo test --workspace "${TORCH[@]}" 2>&1 | tee "$log"
 
-# One closing line over every test binary and doc-test run above.
+# The browser package: wasm32 release build + wasm-bindgen (installs wasm-bindgen-cli when the
+# pinned version is missing), npm dependencies, Chromium (Debian's, when missing), then the Node
+# tests: golden parity of the wasm build and parity with the native CLI (built by cargo test),
+# errors, fallbacks, `npm pack` consumer, demo page.
+step "browser package: build, Node tests, demo in headless Chromium"
+web_start=$SECONDS
+./scripts/build-web.sh
+npm ci --no-audit --no-fund
+if ! command -v chromium >/dev/null; then
+    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+fi
+VECTUNE_REQUIRE_NATIVE=1 VECTUNE_REQUIRE_BROWSER=1 CHROMIUM="$(command -v chromium)" node --test tests/web/ 2>&1 | tee -a "$log"
+printf 'browser step: %d s\n' "$((SECONDS - web_start))"
+
+# One closing line over every test binary, doc-test run and Node test file above.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;?$/) p += $(i-1); if ($(i) ~ /^failed;?$/) f += $(i-1) } }
+     /^# (pass|fail) [0-9]+$/ { if ($2 == "pass") p += $3; else f += $3 }
      END { printf "\ntests: %d passed, %d failed\n", p, f }' "$log"
 rm -f "$log"

@@ -87,10 +87,19 @@ fn committed_models_reproduce_their_manifest_accuracy_on_every_backend() {
         })
         .collect();
 
-    for kind in [BackendKind::Tract, BackendKind::Ort] {
+    #[cfg(not(feature = "torch"))]
+    let kinds = [BackendKind::Tract, BackendKind::Ort];
+    #[cfg(feature = "torch")]
+    let kinds = [BackendKind::Tract, BackendKind::Ort, BackendKind::Torch];
+    for kind in kinds {
         let manager = ModelManager::open(&models_dir(), BackendChoice::Exactly(kind));
         assert_eq!(manager.backend_kind(), kind, "{}", manager.backend_reason());
-        for r in manager.reports().iter().filter(|r| r.format == "onnx") {
+        let format = kind.format();
+        for r in manager
+            .reports()
+            .iter()
+            .filter(|r| r.format == format.as_str())
+        {
             assert_eq!(r.status, Status::Ready, "{}", r.name);
         }
         let mut scored = Vec::with_capacity(rows.len());

@@ -15,3 +15,13 @@ pub(crate) fn to_js<T: serde::Serialize + ?Sized>(
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(js_error)
 }
+
+/// The message of a thrown JS value: an `Error`'s `message` (without the `Error: ` prefix that
+/// `toString` adds), a string as is.
+pub(crate) fn message(value: wasm_bindgen::JsValue) -> String {
+    use wasm_bindgen::JsCast;
+    if let Some(e) = value.dyn_ref::<js_sys::Error>() {
+        return String::from(e.message());
+    }
+    value.as_string().unwrap_or_else(|| format!("{value:?}"))
+}

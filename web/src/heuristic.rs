@@ -7,7 +7,12 @@ use crate::error::js_error;
 
 /// Estimated SSIM in `[0, 1]` for an RGBA8 buffer and a plain object of parameters.
 #[wasm_bindgen]
-pub fn heuristic(rgba: &[u8], width: u32, height: u32, params: JsValue) -> Result<f32, JsError> {
+pub fn heuristic(
+    rgba: &[u8],
+    width: u32,
+    height: u32,
+    #[wasm_bindgen(unchecked_param_type = "ParamsInput")] params: JsValue,
+) -> Result<f32, JsError> {
     let image = ImageRef::new(rgba, width, height).map_err(js_error)?;
     let params = crate::params::parse(params)?;
     Ok(core_heuristic::estimate(

@@ -20,7 +20,7 @@ struct SpecJs {
 
 /// The parameter schema: `[{name, type, min, max, default, step, unit, description}, ...]` in
 /// encoding order, for building sliders.
-#[wasm_bindgen(js_name = paramSchema)]
+#[wasm_bindgen(js_name = paramSchema, unchecked_return_type = "ParamSpec[]")]
 pub fn param_schema() -> Result<JsValue, JsError> {
     let rows: Vec<SpecJs> = SCHEMA
         .iter()
@@ -43,15 +43,22 @@ pub fn param_schema() -> Result<JsValue, JsError> {
 
 /// Validates a plain object of parameters (omitted ones take VTracer's defaults) and returns the
 /// complete set; throws an `Error` naming the parameter and its range.
-#[wasm_bindgen(js_name = validateParams)]
-pub fn validate_params(params: JsValue) -> Result<JsValue, JsError> {
+#[wasm_bindgen(js_name = validateParams, unchecked_return_type = "Params")]
+pub fn validate_params(
+    #[wasm_bindgen(unchecked_param_type = "ParamsInput")] params: JsValue,
+) -> Result<JsValue, JsError> {
     to_js(&parse(params)?)
 }
 
 /// A JS object (or `undefined` for all defaults) to core parameters.
 pub(crate) fn parse(params: JsValue) -> Result<Params, JsError> {
+    parse_value(params).map_err(js_error)
+}
+
+/// As [`parse`], with the core's message as a string (for errors that get a prefix).
+pub(crate) fn parse_value(params: JsValue) -> Result<Params, String> {
     if params.is_undefined() || params.is_null() {
         return Ok(Params::default());
     }
-    serde_wasm_bindgen::from_value(params).map_err(js_error)
+    serde_wasm_bindgen::from_value(params).map_err(|e| crate::error::message(e.into()))
 }

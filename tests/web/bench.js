@@ -1,0 +1,41 @@
+// Latency of the wasm build in Node on the fixture models (a benchmark, not a test: numbers vary
+// with the machine). Run after ./scripts/build-web.sh:  node tests/web/bench.js [runs]
+import { performance } from 'node:perf_hooks';
+
+import { init, Vectune } from '../../web/pkg/index.js';
+import { logo, manifestText, modelBytes, reference } from './fixtures.js';
+
+const runs = Number(process.argv[2] ?? 30);
+const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+function time(label, f) {
+  const ms = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    f();
+    ms.push(performance.now() - t);
+  }
+  console.log(`${label.padEnd(44)} median ${median(ms).toFixed(2)} ms (${runs} runs)`);
+}
+
+let t = performance.now();
+await init();
+console.log(`${'init (compile + instantiate the .wasm)'.padEnd(44)} ${(performance.now() - t).toFixed(0)} ms`);
+const manifest = manifestText();
+const bytes = modelBytes();
+t = performance.now();
+const v = new Vectune(manifest, bytes);
+console.log(`${'new Vectune (sha256, parse, optimise, warm up)'.padEnd(44)} ${(performance.now() - t).toFixed(0)} ms`);
+for (const m of v.status().models) console.log(`  ${m.name.padEnd(20)} load ${m.load_ms.toFixed(0)} ms, warm-up ${m.warmup_ms.toFixed(1)} ms`);
+
+const { rgba, width, height } = logo();
+const ref = reference();
+const eight = Array.from({ length: 8 }, (_, i) => ({ color_precision: 1 + i }));
+time('predict (encoder + head, 1 parameter set)', () => v.predict(rgba, width, height, ref.params[0]));
+time('predictParams (encoder once + head, 8 sets)', () => v.predictParams(rgba, width, height, eight));
+time('classify', () => v.classify(rgba, width, height));
+time('heuristic', () => v.heuristic(rgba, width, height, ref.params[0]));
+const combined = new Vectune(manifest, { 'quality_predictor.onnx': bytes['quality_predictor.onnx'] });
+time('predict (combined model, 1 parameter set)', () => combined.predict(rgba, width, height, ref.params[0]));
+
+const maxDiff = Math.max(...v.predictParams(rgba, width, height, ref.params).map((p, i) => Math.abs(p.ssim - ref.ssim[i])));
+console.log(`max |wasm - ONNX Runtime reference| over ${ref.params.length} sets: ${maxDiff.toExponential(2)}`);

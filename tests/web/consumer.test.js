@@ -1,0 +1,47 @@
+// The npm package as a consumer gets it: `npm pack`, install the tarball into a fresh project,
+// import `vectune` by name, and predict in Node from the fixture models' directory.
+// Run after ./scripts/build-web.sh:  node --test tests/web/
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { TOLERANCE, logo, modelsDir, reference, root } from './fixtures.js';
+
+test('npm pack, install the tarball in a new project, import and predict', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vectune-consumer-'));
+  try {
+    const npm = (...args) => execFileSync('npm', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const [packed] = JSON.parse(
+      execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: root, encoding: 'utf8' }),
+    );
+    const files = packed.files.map((f) => f.path);
+    for (const f of ['web/pkg/index.js', 'web/pkg/index.d.ts', 'web/pkg/worker.js', 'web/pkg/vectune_web.js', 'web/pkg/vectune_web_bg.wasm']) {
+      assert.ok(files.includes(f), `${f} is packed (${files.join(', ')})`);
+    }
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+    npm('install', '--no-audit', '--no-fund', '--offline', join(dir, packed.filename));
+    const ref = reference();
+    const { rgba, width, height } = logo();
+    writeFileSync(
+      join(dir, 'main.js'),
+      `import { init, Vectune, paramSchema } from 'vectune';
+await init();
+const v = await Vectune.fromUrl(${JSON.stringify(fileURLToPath(modelsDir))});
+const rgba = new Uint8Array(${JSON.stringify(Array.from(rgba))});
+const p = v.predict(rgba, ${width}, ${height}, ${JSON.stringify(ref.params[0])});
+console.log(JSON.stringify({ params: paramSchema().length, status: v.status().quality, p }));
+`,
+    );
+    const out = JSON.parse(execFileSync('node', ['main.js'], { cwd: dir, encoding: 'utf8' }));
+    assert.equal(out.params, 8);
+    assert.equal(out.status, 'split');
+    assert.equal(out.p.source, 'model');
+    assert.ok(Math.abs(out.p.ssim - ref.ssim[0]) <= TOLERANCE, `${out.p.ssim} vs ${ref.ssim[0]}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

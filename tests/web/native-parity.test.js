@@ -1,0 +1,47 @@
+// The wasm build against the native CLI itself (`vectune predict --batch --json` on both native
+// backends): the same image file, decoded by each side's own decoder, and parameter sets across the
+// ranges must give the same SSIM within TOLERANCE. Needs the CLI built by `cargo test`/`cargo build`
+// (target/debug/vectune or $VECTUNE_BIN); skipped without it unless VECTUNE_REQUIRE_NATIVE=1.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { init, Vectune, decodeImage } from '../../web/pkg/index.js';
+import { TOLERANCE, modelsDir, root } from './fixtures.js';
+
+const bin = process.env.VECTUNE_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(root, 'target'), 'debug', 'vectune');
+const haveBin = existsSync(bin);
+if (!haveBin && process.env.VECTUNE_REQUIRE_NATIVE === '1') throw new Error(`no native CLI at ${bin}`);
+
+const logoPath = fileURLToPath(new URL('../fixtures/golden/logo.png', import.meta.url));
+const sets = [
+  {},
+  { color_precision: 4 },
+  { color_precision: 1, filter_speckle: 16, corner_threshold: 180 },
+  { color_precision: 8, length_threshold: 10, splice_threshold: 0, path_precision: 8, layer_difference: 255 },
+  { max_iterations: 1, layer_difference: 1, filter_speckle: 0 },
+];
+
+for (const backend of ['tract', 'ort']) {
+  test(`wasm predictions equal the native CLI (${backend})`, { skip: !haveBin && `no native CLI at ${bin}` }, async () => {
+    await init();
+    const input = sets.map((params) => JSON.stringify({ image: logoPath, params })).join('\n');
+    const lines = execFileSync(bin, ['--models', fileURLToPath(modelsDir), '--backend', backend, 'predict', '--batch', '-', '--json'], {
+      input,
+      encoding: 'utf8',
+    }).trim().split('\n').map((l) => JSON.parse(l));
+    const v = await Vectune.fromUrl(modelsDir);
+    const { rgba, width, height } = decodeImage(readFileSync(logoPath));
+    const wasm = v.predictParams(rgba, width, height, sets);
+    lines.forEach((native, i) => {
+      assert.equal(native.source, 'model');
+      assert.equal(wasm[i].source, 'model');
+      assert.deepEqual(wasm[i].params, native.params);
+      assert.ok(Math.abs(wasm[i].ssim - native.ssim) <= TOLERANCE, `set ${i}: wasm ${wasm[i].ssim} vs native ${native.ssim}`);
+    });
+    v.free();
+  });
+}

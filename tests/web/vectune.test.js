@@ -1,0 +1,181 @@
+// The wasm build in Node, on the committed fixture models: golden parity with ONNX Runtime's
+// reference outputs (tests/fixtures/models/reference.json, within TOLERANCE), the split form and
+// the combined model agreeing, heuristic fallbacks, and errors carrying the core's messages.
+// Run after ./scripts/build-web.sh:  node --test tests/web/
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+
+import { init, initSync, Vectune, paramSchema, validateParams, parseManifest, version } from '../../web/pkg/index.js';
+import { TOLERANCE, logo, manifestText, modelBytes, modelsDir, reference, softmax } from './fixtures.js';
+
+await init();
+
+const close = (got, want, what) =>
+  assert.ok(Math.abs(got - want) <= TOLERANCE, `${what}: ${got} vs reference ${want} (tolerance ${TOLERANCE})`);
+
+const { rgba, width, height } = logo();
+const ref = reference();
+
+test('init is idempotent and initSync accepts the bytes', async () => {
+  await init();
+  const bytes = readFileSync(new URL('../../web/pkg/vectune_web_bg.wasm', import.meta.url));
+  initSync({ module: bytes });
+  assert.match(version(), /^\d+\.\d+\.\d+/);
+});
+
+test('the parameter schema has the eight parameters with VTracer defaults', () => {
+  const schema = paramSchema();
+  assert.equal(schema.length, 8);
+  assert.equal(schema[0].name, 'color_precision');
+  assert.deepEqual(validateParams({}), Object.fromEntries(schema.map((s) => [s.name, s.default])));
+});
+
+test('all fixture models load from bytes and the split form is used', () => {
+  const v = new Vectune(manifestText(), modelBytes());
+  const s = v.status();
+  assert.equal(s.backend, 'tract-wasm');
+  assert.equal(s.simd, true, 'built with +simd128');
+  assert.equal(s.quality, 'split');
+  assert.equal(s.classifier, true);
+  assert.equal(s.manifest_error, null);
+  // 4 ONNX models run; the 2 TorchScript ones (for native libtorch) are reported, not loaded.
+  assert.equal(s.models.length, 6);
+  const onnx = s.models.filter((m) => m.format === 'onnx');
+  assert.equal(onnx.length, 4);
+  for (const m of onnx) assert.deepEqual(m.status, { state: 'ready' }, m.name);
+  for (const m of s.models.filter((m) => m.format !== 'onnx')) assert.equal(m.status.state, 'unavailable', m.name);
+  assert.equal(s.memory.model_bytes, onnx.reduce((a, m) => a + m.bytes, 0));
+  v.free();
+});
+
+test('golden parity: predictions equal ONNX Runtime reference values', () => {
+  const v = new Vectune(manifestText(), modelBytes());
+  const many = v.predictParams(rgba, width, height, ref.params);
+  assert.equal(many.length, ref.params.length);
+  many.forEach((p, i) => {
+    assert.equal(p.source, 'model');
+    assert.deepEqual(p.params, ref.params[i]);
+    close(p.ssim, ref.ssim[i], `predictParams[${i}]`);
+    const one = v.predict(rgba, width, height, ref.params[i]);
+    close(one.ssim, ref.ssim[i], `predict[${i}]`);
+  });
+  v.free();
+});
+
+test('the combined model alone gives the same predictions (models passed as a Map by name)', () => {
+  const bytes = modelBytes();
+  const models = new Map([['quality_predictor', bytes['quality_predictor.onnx']]]);
+  const v = new Vectune(JSON.parse(manifestText()), models);
+  assert.equal(v.status().quality, 'combined');
+  v.predictParams(rgba, width, height, ref.params).forEach((p, i) => {
+    assert.equal(p.source, 'model');
+    close(p.ssim, ref.ssim[i], `combined[${i}]`);
+  });
+  v.free();
+});
+
+test('classify gives the class and the reference probabilities', () => {
+  const v = new Vectune(manifestText(), modelBytes());
+  const c = v.classify(rgba, width, height);
+  const want = softmax(ref.logits);
+  const classes = ['simple_geometric', 'text_based', 'gradient', 'complex'];
+  assert.deepEqual(Object.keys(c.probabilities), classes);
+  classes.forEach((name, i) => close(c.probabilities[name], want[i], `p(${name})`));
+  assert.equal(c.class, classes[want.indexOf(Math.max(...want))]);
+  v.free();
+});
+
+test('predictBatch answers in order, per-item errors, one encode per shared image', () => {
+  const v = new Vectune(manifestText(), modelBytes());
+  const answers = v.predictBatch([
+    { rgba, width, height, params: ref.params[0] },
+    { rgba, width, height: height + 1, params: {} },
+    { rgba, width, height, params: { color_precision: 99 } },
+    { rgba: rgba.slice(), width, height, params: ref.params[2] },
+    { rgba, width, height, params: ref.params[1] },
+  ]);
+  assert.equal(answers.length, 5);
+  close(answers[0].ssim, ref.ssim[0], 'batch[0]');
+  assert.match(answers[1].error, /^items\[1\]: RGBA buffer for a 61x38 image must be 9272 bytes/);
+  assert.match(answers[2].error, /^items\[2\]: parameter `color_precision` = 99 is out of range/);
+  close(answers[3].ssim, ref.ssim[2], 'batch[3]');
+  close(answers[4].ssim, ref.ssim[1], 'batch[4]');
+  assert.throws(() => v.predictBatch('nope'), /predictBatch takes an array/);
+  v.free();
+});
+
+test('errors are JS Errors with the core message', () => {
+  const v = new Vectune(manifestText(), modelBytes());
+  assert.throws(() => v.predict(rgba, width, height, { colour_precision: 4 }), (e) => {
+    assert.ok(e instanceof Error);
+    assert.match(e.message, /^unknown parameter `colour_precision`; expected one of: color_precision, /);
+    return true;
+  });
+  assert.throws(
+    () => v.predict(rgba, width, height, { color_precision: 0 }),
+    { message: 'parameter `color_precision` = 0 is out of range: must be an integer in [1, 8] (bits)' },
+  );
+  assert.throws(() => v.predict(rgba, width, height, { max_iterations: 2.5 }), /must be an integer/);
+  assert.throws(() => v.predict(rgba, width, height, { color_precision: 'four' }), /parameter `color_precision`/);
+  assert.throws(
+    () => v.predict(rgba.subarray(4), width, height, {}),
+    { message: `RGBA buffer for a ${width}x${height} image must be ${width * height * 4} bytes (width*height*4), got ${width * height * 4 - 4}` },
+  );
+  assert.throws(() => v.predict(new Uint8Array(0), 0, 0, {}), /image has zero size/);
+  assert.throws(() => v.predictParams(rgba, width, height, [{}, { filter_speckle: -1 }]), /^Error: params\[1\]: parameter `filter_speckle`/);
+  assert.throws(() => v.predictParams(rgba, width, height, {}), /must be an array/);
+  assert.throws(() => v.classify(rgba, width, 1), /RGBA buffer/);
+  assert.throws(() => new Vectune(42), /manifest must be/);
+  assert.throws(() => parseManifest('{"schema_version": 2, "models": []}'), /schema_version 2 is not supported/);
+  v.free();
+});
+
+test('no models: the heuristic answers and says so; classify throws', () => {
+  const v = new Vectune();
+  const p = v.predict(rgba, width, height, { color_precision: 4 });
+  assert.equal(p.source, 'heuristic');
+  assert.equal(p.fallback, undefined);
+  assert.ok(p.ssim > 0 && p.ssim <= 1);
+  assert.deepEqual(v.heuristic(rgba, width, height, { color_precision: 4 }), p);
+  assert.throws(() => v.classify(rgba, width, height), /no classifier model is ready/);
+  assert.equal(v.status().quality, 'heuristic');
+  assert.equal(v.features(rgba, width, height).width, width);
+  v.free();
+});
+
+test('a corrupt or missing model is unavailable with the reason; the rest serve', () => {
+  const bytes = modelBytes();
+  const corrupt = bytes['quality_encoder.onnx'].slice();
+  corrupt[100] ^= 0xff;
+  const v = new Vectune(manifestText(), {
+    'quality_encoder.onnx': corrupt,
+    'quality_head.onnx': bytes['quality_head.onnx'],
+    'logo_classifier.onnx': 'cannot fetch: HTTP 404',
+  });
+  const byName = Object.fromEntries(v.status().models.map((m) => [m.name, m.status]));
+  assert.equal(byName.quality_encoder.state, 'unavailable');
+  assert.match(byName.quality_encoder.reason, /^checksum mismatch for `quality_encoder.onnx`/);
+  assert.equal(byName.quality_predictor.reason, 'no bytes were given for `quality_predictor.onnx` (model `quality_predictor`)');
+  assert.equal(byName.logo_classifier.reason, 'cannot use `logo_classifier.onnx`: cannot fetch: HTTP 404');
+  assert.deepEqual(byName.quality_head, { state: 'ready' });
+  const p = v.predict(rgba, width, height, {});
+  assert.equal(p.source, 'heuristic');
+  assert.equal(v.status().quality, 'heuristic');
+  v.free();
+});
+
+test('a bad manifest is reported by status(), not thrown', () => {
+  const v = new Vectune('{"schema_version": 1, "models": [{"name": "x"}]}', {});
+  assert.match(v.status().manifest_error, /^manifest is not valid/);
+  assert.equal(v.predict(rgba, width, height).source, 'heuristic');
+  v.free();
+});
+
+test('Vectune.fromUrl loads a model directory (a file URL under Node)', async () => {
+  const v = await Vectune.fromUrl(modelsDir);
+  assert.equal(v.status().quality, 'split');
+  close(v.predict(rgba, width, height, ref.params[0]).ssim, ref.ssim[0], 'fromUrl');
+  v.free();
+  await assert.rejects(Vectune.fromUrl(new URL('./no-such-dir/', modelsDir)), /ENOENT/);
+});

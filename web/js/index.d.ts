@@ -1,0 +1,34 @@
+// Types of the package entry (index.js). The classes, functions and result types of the
+// WebAssembly module come from wasm-bindgen's generated vectune_web.d.ts.
+import type { Vectune, Status, Prediction, ParamsInput, BatchItem, BatchAnswer, Classification, Features, Rgba, DecodedImage, ParamSpec } from './vectune_web.js';
+
+export * from './vectune_web.js';
+
+/** Loads the .wasm once (fetch in browsers, the file system in Node); later calls share it. */
+export declare function init(module?: BufferSource | WebAssembly.Module | URL | string | Response): Promise<unknown>;
+
+declare module './vectune_web.js' {
+  namespace Vectune {
+    /** Fetches manifest.json and its model files from a directory URL (a path under Node). */
+    function fromUrl(baseUrl: string | URL, options?: { fetch?: typeof fetch }): Promise<Vectune>;
+  }
+}
+
+/** A Vectune in a Web Worker: the same methods, as promises. */
+export declare class VectuneWorker {
+  static create(modelsUrl: string | URL | null, options?: { workerUrl?: string | URL }): Promise<VectuneWorker>;
+  /** `status()` as of loading. */
+  loaded: Status;
+  predict(rgba: Rgba, width: number, height: number, params?: ParamsInput): Promise<Prediction>;
+  predictParams(rgba: Rgba, width: number, height: number, params: ParamsInput[]): Promise<Prediction[]>;
+  predictBatch(items: BatchItem[]): Promise<BatchAnswer[]>;
+  classify(rgba: Rgba, width: number, height: number): Promise<Classification>;
+  heuristic(rgba: Rgba, width: number, height: number, params?: ParamsInput): Promise<Prediction>;
+  features(rgba: Rgba, width: number, height: number): Promise<Features>;
+  status(): Promise<Status>;
+  version(): Promise<string>;
+  /** `decodeImage` in the worker (the pixels come back to the page). */
+  decodeImage(bytes: Uint8Array): Promise<DecodedImage>;
+  paramSchema(): Promise<ParamSpec[]>;
+  terminate(): void;
+}

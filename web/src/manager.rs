@@ -1,0 +1,320 @@
+//! The browser's model manager, mirroring `native/src/manager.rs` without a file system: the page
+//! hands over `manifest.json` and the model files' bytes; each file's sha256 is checked against the
+//! manifest, each model parsed, optimised and warmed up once. A missing, corrupt or mismatched
+//! model is `unavailable` with the reason, the others keep serving, and predictions fall back to
+//! the heuristic. Nothing here touches JS, so it is unit-tested on the host.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use vectune_core::manifest::{Format, Manifest, ModelEntry, Task, TensorSpec};
+
+use crate::backend::{NAME, TractModel, TractModels};
+
+/// A model's state.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum Status {
+    /// Loaded and warmed up.
+    Ready,
+    /// Not usable; the reason says why.
+    Unavailable {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What the manager knows of one manifest entry (the same fields as the native `vectune models`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ModelReport {
+    /// Manifest name.
+    pub name: String,
+    /// Task.
+    pub task: String,
+    /// File format.
+    pub format: String,
+    /// The runtime it runs on (if ready).
+    pub backend: Option<String>,
+    /// State.
+    pub status: Status,
+    /// Verify + parse + optimise time, ms.
+    pub load_ms: f64,
+    /// Warm-up time, ms.
+    pub warmup_ms: f64,
+    /// Bytes of the model file.
+    pub bytes: u64,
+}
+
+/// How predictions are made with what loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QualityPath {
+    /// Encoder once per image, head per parameter set.
+    Split,
+    /// The combined model.
+    Combined,
+    /// No quality model: the core's heuristic.
+    Heuristic,
+}
+
+/// All models of one manifest, loaded.
+pub struct ModelManager {
+    manifest_error: Option<String>,
+    reports: Vec<ModelReport>,
+    models: TractModels,
+}
+
+/// Milliseconds on a monotonic-enough clock (`Date.now()` in wasm, where `Instant` is absent).
+pub(crate) fn now_ms() -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use std::sync::OnceLock;
+        use std::time::Instant;
+        static START: OnceLock<Instant> = OnceLock::new();
+        START.get_or_init(Instant::now).elapsed().as_secs_f64() * 1e3
+    }
+}
+
+/// Lowercase hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use core::fmt::Write;
+    let mut out = String::with_capacity(64);
+    for b in Sha256::digest(bytes) {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// A warm-up input of the right shape for one graph input.
+fn warmup_feed(spec: &TensorSpec) -> (Vec<usize>, Vec<f32>) {
+    let tail = spec.fixed_tail().unwrap_or_default();
+    let shape: Vec<usize> = core::iter::once(1)
+        .chain(tail.iter().map(|&d| d as usize))
+        .collect();
+    let len = shape.iter().product();
+    (shape, vec![0.5; len])
+}
+
+fn load_one(
+    entry: &ModelEntry,
+    bytes: Result<Vec<u8>, String>,
+) -> (ModelReport, Option<TractModel>) {
+    let mut report = ModelReport {
+        name: entry.name.clone(),
+        task: entry.task.as_str().to_string(),
+        format: entry.format.as_str().to_string(),
+        backend: None,
+        status: Status::Ready,
+        load_ms: 0.0,
+        warmup_ms: 0.0,
+        bytes: 0,
+    };
+    let unavailable = |mut r: ModelReport, reason: String| {
+        r.status = Status::Unavailable { reason };
+        (r, None)
+    };
+    if entry.format != Format::Onnx {
+        return unavailable(
+            report,
+            format!(
+                "{} models need a backend the browser build does not have",
+                entry.format.as_str()
+            ),
+        );
+    }
+    let bytes = match bytes {
+        Ok(b) => b,
+        Err(reason) => return unavailable(report, reason),
+    };
+    let start = now_ms();
+    let got = sha256_hex(&bytes);
+    if got != entry.sha256 {
+        return unavailable(
+            report,
+            format!(
+                "checksum mismatch for `{}`: manifest says {}, file has {got}",
+                entry.file, entry.sha256
+            ),
+        );
+    }
+    report.bytes = bytes.len() as u64;
+    let model = match TractModel::load(&bytes) {
+        Ok(m) => m,
+        Err(e) => return unavailable(report, format!("cannot load `{}`: {e}", entry.file)),
+    };
+    report.load_ms = now_ms() - start;
+    // One warm-up run: the first inference allocates the plan's buffers.
+    let warm = now_ms();
+    let feeds: Vec<(String, Vec<usize>, Vec<f32>)> = entry
+        .inputs
+        .iter()
+        .map(|spec| {
+            let (shape, data) = warmup_feed(spec);
+            (spec.name.clone(), shape, data)
+        })
+        .collect();
+    let refs: Vec<(&str, Vec<usize>, &[f32])> = feeds
+        .iter()
+        .map(|(n, s, d)| (n.as_str(), s.clone(), d.as_slice()))
+        .collect();
+    if let Err(e) = model.run(&refs) {
+        return unavailable(report, format!("warm-up failed: {e}"));
+    }
+    report.warmup_ms = now_ms() - warm;
+    report.backend = Some(NAME.to_string());
+    (report, Some(model))
+}
+
+impl ModelManager {
+    /// No models: every prediction comes from the heuristic.
+    pub fn empty() -> ModelManager {
+        ModelManager {
+            manifest_error: None,
+            reports: Vec::new(),
+            models: TractModels::default(),
+        }
+    }
+
+    /// Loads every model of `manifest_json`, one at a time; `bytes_of` returns a model file's
+    /// bytes, or why the page could not provide them. Never fails: problems become statuses
+    /// ([`ModelManager::manifest_error`], [`ModelManager::reports`]).
+    pub fn load(
+        manifest_json: &str,
+        mut bytes_of: impl FnMut(&ModelEntry) -> Result<Vec<u8>, String>,
+    ) -> ModelManager {
+        let mut manager = ModelManager::empty();
+        let manifest = match Manifest::from_json(manifest_json) {
+            Ok(m) => m,
+            Err(e) => {
+                manager.manifest_error = Some(e.to_string());
+                return manager;
+            }
+        };
+        for entry in &manifest.models {
+            let (report, model) = load_one(entry, bytes_of(entry));
+            if let Some(model) = model {
+                let models = &mut manager.models;
+                let slot = match entry.task {
+                    Task::Quality => &mut models.predictor,
+                    Task::QualityEncoder => {
+                        if models.encoder.is_none() {
+                            models.embedding_dim = entry
+                                .outputs
+                                .first()
+                                .and_then(TensorSpec::fixed_tail)
+                                .and_then(|t| t.first().copied())
+                                .map_or(0, |d| d as usize);
+                        }
+                        &mut models.encoder
+                    }
+                    Task::QualityHead => &mut models.head,
+                    Task::Classifier => &mut models.classifier,
+                    _ => {
+                        manager.reports.push(report);
+                        continue;
+                    }
+                };
+                // The first model per task wins; later ones stay reported but unused.
+                if slot.is_none() {
+                    *slot = Some(model);
+                }
+            }
+            manager.reports.push(report);
+        }
+        manager
+    }
+
+    /// Why the manifest could not be used, if it could not.
+    pub fn manifest_error(&self) -> Option<&str> {
+        self.manifest_error.as_deref()
+    }
+
+    /// One report per manifest entry, in manifest order.
+    pub fn reports(&self) -> &[ModelReport] {
+        &self.reports
+    }
+
+    /// The loaded models.
+    pub fn models(&self) -> &TractModels {
+        &self.models
+    }
+
+    /// How quality predictions are made.
+    pub fn quality_path(&self) -> QualityPath {
+        if self.models.has_split() {
+            QualityPath::Split
+        } else if self.models.has_quality() {
+            QualityPath::Combined
+        } else {
+            QualityPath::Heuristic
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{fixtures, load_fixture_models, manifest};
+
+    #[test]
+    fn fixture_models_load_by_file_name() {
+        let m = load_fixture_models();
+        assert_eq!(m.manifest_error(), None);
+        assert_eq!(m.reports().len(), 4);
+        for r in m.reports() {
+            assert_eq!(r.status, Status::Ready, "{}", r.name);
+            assert_eq!(r.backend.as_deref(), Some(NAME));
+            assert!(r.bytes > 0);
+        }
+        assert_eq!(m.quality_path(), QualityPath::Split);
+        assert_eq!(m.models().embedding_dim, 96);
+        assert!(m.models().has_classifier());
+    }
+
+    #[test]
+    fn a_bad_or_missing_model_is_unavailable_and_the_rest_load() {
+        let m = ModelManager::load(&manifest(), |entry| match entry.name.as_str() {
+            "quality_encoder" => Err("not fetched".into()),
+            "quality_head" => {
+                let mut b = std::fs::read(fixtures().join("models/quality_head.onnx")).unwrap();
+                b[100] ^= 0xff;
+                Ok(b)
+            }
+            _ => std::fs::read(fixtures().join("models").join(&entry.file))
+                .map_err(|e| e.to_string()),
+        });
+        let status = |name: &str| &m.reports().iter().find(|r| r.name == name).unwrap().status;
+        assert_eq!(
+            status("quality_encoder"),
+            &Status::Unavailable {
+                reason: "not fetched".into()
+            }
+        );
+        assert!(matches!(status("quality_head"),
+            Status::Unavailable { reason } if reason.starts_with("checksum mismatch for `quality_head.onnx`")));
+        assert_eq!(status("quality_predictor"), &Status::Ready);
+        // Without the split form the combined model predicts.
+        assert_eq!(m.quality_path(), QualityPath::Combined);
+    }
+
+    #[test]
+    fn a_bad_manifest_is_reported_not_thrown() {
+        let m = ModelManager::load("{\"schema_version\": 99, \"models\": []}", |_| {
+            Err("unused".into())
+        });
+        assert!(m.manifest_error().unwrap().contains("schema_version 99"));
+        assert_eq!(m.quality_path(), QualityPath::Heuristic);
+        assert!(m.reports().is_empty());
+    }
+
+    #[test]
+    fn sha256_is_lowercase_hex() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

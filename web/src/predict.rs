@@ -1,0 +1,233 @@
+//! Quality predictions and classification over the loaded models, mirroring
+//! `native/src/predict.rs` and `native/src/classify.rs`: the split form (encoder once per image,
+//! head per parameter set) or the combined model predicts; without them, or should a model fail,
+//! the core's heuristic does, and every prediction says which source produced it.
+
+use serde::Serialize;
+use serde::ser::SerializeMap;
+use vectune_core::backend::{Backend, Batch, softmax};
+use vectune_core::features::{self, Features};
+use vectune_core::image::ImageRef;
+use vectune_core::manifest::LOGO_CLASSES;
+use vectune_core::params::Params;
+use vectune_core::{batch, heuristic, preprocess};
+
+use crate::manager::{ModelManager, QualityPath};
+
+/// Which component produced a number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// A trained model.
+    Model,
+    /// The core's heuristic.
+    Heuristic,
+}
+
+/// A quality prediction (the same fields as the native `vectune predict --json`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Prediction {
+    /// Predicted SSIM in `[0, 1]`.
+    pub ssim: f32,
+    /// What produced it.
+    pub source: Source,
+    /// The complete parameter set it is for.
+    pub params: Params,
+    /// Why the heuristic answered although models were loaded, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+}
+
+fn heuristic_from(f: &Features, params: Params, fallback: Option<String>) -> Prediction {
+    Prediction {
+        ssim: heuristic::estimate(f, &params),
+        source: Source::Heuristic,
+        params,
+        fallback,
+    }
+}
+
+fn from_model(values: Vec<f32>, params: &[Params]) -> Result<Vec<Prediction>, String> {
+    if values.len() != params.len() {
+        return Err(format!(
+            "model returned {} values for {} parameter sets",
+            values.len(),
+            params.len()
+        ));
+    }
+    values
+        .into_iter()
+        .zip(params)
+        .map(|(v, p)| {
+            if v.is_finite() {
+                Ok(Prediction {
+                    ssim: v.clamp(0.0, 1.0),
+                    source: Source::Model,
+                    params: *p,
+                    fallback: None,
+                })
+            } else {
+                Err(format!("model returned {v}"))
+            }
+        })
+        .collect()
+}
+
+/// Predicts the SSIM for one image and many parameter sets; the image is preprocessed and encoded
+/// once. Never fails: a model error falls back to the heuristic, with the reason.
+pub fn predict_params(
+    manager: &ModelManager,
+    image: &ImageRef<'_>,
+    params: &[Params],
+) -> Vec<Prediction> {
+    if params.is_empty() {
+        return Vec::new();
+    }
+    // The statistics feed the model's `stats` input and, should no model answer, the heuristic.
+    let f = features::compute(image);
+    let fallback = |reason: Option<String>| {
+        params
+            .iter()
+            .map(|p| heuristic_from(&f, *p, reason.clone()))
+            .collect()
+    };
+    let path = manager.quality_path();
+    if path == QualityPath::Heuristic {
+        return fallback(None);
+    }
+    let backend = manager.models();
+    let tensor = match preprocess::preprocess(image.data(), image.width(), image.height()) {
+        Ok(t) => t,
+        Err(e) => return fallback(Some(e.to_string())),
+    };
+    let stats = preprocess::image_stats(&f);
+    let p = batch::params_tensor(params);
+    let result = if path == QualityPath::Split {
+        // One image: its embedding row repeats once per parameter set (the head checks the width).
+        backend
+            .encode_images(&tensor, &stats)
+            .and_then(|embedding| backend.predict_head(&embedding.repeat(params.len()), &p))
+    } else {
+        let images = tensor.repeat(params.len());
+        let stats = stats.repeat(params.len());
+        Batch::new(&images, &stats, &p).and_then(|b| backend.predict_quality(b))
+    };
+    match result
+        .map_err(|e| e.to_string())
+        .and_then(|v| from_model(v, params))
+    {
+        Ok(p) => p,
+        Err(reason) => fallback(Some(reason)),
+    }
+}
+
+/// A classification: the most probable class and every class's probability.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Classification {
+    /// The most probable class.
+    pub class: &'static str,
+    /// Probability per class, in [`LOGO_CLASSES`] order.
+    pub probabilities: Vec<(&'static str, f32)>,
+}
+
+/// `{"class": ..., "probabilities": {"simple_geometric": p, ...}}`, classes in output order.
+impl Serialize for Classification {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Probabilities<'a>(&'a [(&'static str, f32)]);
+        impl Serialize for Probabilities<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut map = s.serialize_map(Some(self.0.len()))?;
+                for (k, v) in self.0 {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+        let mut map = s.serialize_map(Some(2))?;
+        map.serialize_entry("class", self.class)?;
+        map.serialize_entry("probabilities", &Probabilities(&self.probabilities))?;
+        map.end()
+    }
+}
+
+/// Classifies `image`; `Err` says why no classifier could answer.
+pub fn classify(manager: &ModelManager, image: &ImageRef<'_>) -> Result<Classification, String> {
+    if !manager.models().has_classifier() {
+        return Err("no classifier model is ready (see status())".into());
+    }
+    let t = preprocess::preprocess(image.data(), image.width(), image.height())
+        .map_err(|e| e.to_string())?;
+    let logits = manager.models().classify(&t).map_err(|e| e.to_string())?;
+    if logits.len() != LOGO_CLASSES.len() || logits.iter().any(|l| !l.is_finite()) {
+        return Err(format!(
+            "the classifier returned {} values: {logits:?}",
+            logits.len()
+        ));
+    }
+    let p = softmax(&logits);
+    let best = p
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(i, _)| i);
+    Ok(Classification {
+        class: LOGO_CLASSES[best],
+        probabilities: LOGO_CLASSES.iter().copied().zip(p).collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{load_fixture_models, logo, reference};
+
+    fn reference_params(r: &serde_json::Value) -> Vec<Params> {
+        r["params"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| serde_json::from_value(p.clone()).unwrap())
+            .collect()
+    }
+
+    /// The golden parity test of the native backends, on this crate's tract backend (host build).
+    #[test]
+    fn golden_parity_with_onnx_runtime() {
+        let r = reference();
+        let tol = r["tolerance"].as_f64().unwrap() as f32;
+        let m = load_fixture_models();
+        let (rgba, w, h) = logo();
+        let image = ImageRef::new(&rgba, w, h).unwrap();
+        let params = reference_params(&r);
+        let got = predict_params(&m, &image, &params);
+        for (p, want) in got.iter().zip(r["ssim"].as_array().unwrap()) {
+            assert_eq!(p.source, Source::Model);
+            let want = want.as_f64().unwrap() as f32;
+            assert!((p.ssim - want).abs() <= tol, "{} vs {want}", p.ssim);
+        }
+        let c = classify(&m, &image).unwrap();
+        let logits: Vec<f32> = r["logits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        let want = softmax(&logits);
+        for ((name, p), (class, w)) in c.probabilities.iter().zip(LOGO_CLASSES.iter().zip(want)) {
+            assert_eq!(name, class);
+            assert!((p - w).abs() <= tol);
+        }
+    }
+
+    #[test]
+    fn no_models_means_the_heuristic_says_so() {
+        let m = ModelManager::empty();
+        let (rgba, w, h) = logo();
+        let image = ImageRef::new(&rgba, w, h).unwrap();
+        let p = predict_params(&m, &image, &[Params::default()]);
+        assert_eq!(p[0].source, Source::Heuristic);
+        assert_eq!(p[0].fallback, None);
+        assert!(classify(&m, &image).unwrap_err().contains("no classifier"));
+        assert!(predict_params(&m, &image, &[]).is_empty());
+    }
+}

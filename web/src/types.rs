@@ -1,0 +1,107 @@
+//! TypeScript types of the plain objects the bindings take and return, emitted into the generated
+//! `.d.ts` beside wasm-bindgen's own; functions name them with `unchecked_*_type`. Field names are
+//! those of the serde types they describe (`Params`, `Prediction`, `ModelReport`, ...).
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** The eight VTracer parameters (names as in `paramSchema()`). */
+export interface Params {
+  color_precision: number;
+  corner_threshold: number;
+  length_threshold: number;
+  max_iterations: number;
+  splice_threshold: number;
+  path_precision: number;
+  layer_difference: number;
+  filter_speckle: number;
+}
+/** Parameters as given: omitted ones take VTracer's defaults; `undefined` means all defaults. */
+export type ParamsInput = Partial<Params> | undefined | null;
+/** One row of `paramSchema()`. */
+export interface ParamSpec {
+  name: keyof Params;
+  type: "integer" | "float";
+  min: number;
+  max: number;
+  default: number;
+  step: number;
+  unit: string;
+  description: string;
+}
+/** RGBA8 pixels, row-major, `width * height * 4` bytes (e.g. `ImageData.data`). */
+export type Rgba = Uint8Array | Uint8ClampedArray;
+/** A decoded image (`decodeImage`). */
+export interface DecodedImage {
+  rgba: Uint8Array;
+  width: number;
+  height: number;
+}
+/** A predicted SSIM and what produced it. */
+export interface Prediction {
+  ssim: number;
+  source: "model" | "heuristic";
+  /** The complete parameter set (defaults filled in). */
+  params: Params;
+  /** Why the heuristic answered although a quality model was loaded. */
+  fallback?: string;
+}
+/** One item of `predictBatch`. */
+export interface BatchItem {
+  rgba: Rgba | ArrayBuffer;
+  width: number;
+  height: number;
+  params?: ParamsInput;
+}
+/** One answer of `predictBatch`: a prediction or that item's error. */
+export type BatchAnswer = Prediction | { error: string };
+export type LogoClass = "simple_geometric" | "text_based" | "gradient" | "complex";
+export interface Classification {
+  class: LogoClass;
+  probabilities: Record<LogoClass, number>;
+}
+/** Image statistics (see core/src/features.rs). */
+export interface Features {
+  width: number;
+  height: number;
+  unique_colors: number;
+  color_entropy: number;
+  edge_density: number;
+  gradient_strength: number;
+  corner_density: number;
+  transparency: number;
+  complexity: number;
+}
+/** Model bytes by model name or file name; a string stands for "could not fetch: <why>". */
+export type ModelBytes =
+  | Record<string, Uint8Array | ArrayBuffer | string>
+  | Map<string, Uint8Array | ArrayBuffer | string>;
+export interface ModelReport {
+  name: string;
+  task: string;
+  format: string;
+  backend: string | null;
+  status: { state: "ready" } | { state: "unavailable"; reason: string };
+  load_ms: number;
+  warmup_ms: number;
+  bytes: number;
+}
+export interface Status {
+  backend: string;
+  version: string;
+  /** Whether this build uses WebAssembly SIMD. */
+  simd: boolean;
+  /** How quality is predicted: encoder + head, the combined model, or the heuristic. */
+  quality: "split" | "combined" | "heuristic";
+  classifier: boolean;
+  manifest_error: string | null;
+  models: ModelReport[];
+  memory: { model_bytes: number; runtime_bytes: number };
+}
+/** A validated `manifest.json` (see core/src/manifest.rs). */
+export interface Manifest {
+  schema_version: number;
+  models: { name: string; task: string; file: string; format: string; sha256: string; bytes?: number; [k: string]: unknown }[];
+}
+"#;
