@@ -24,6 +24,9 @@ if ! compgen -G "$torch_venv/lib/python3*/site-packages/torch/lib/libtorch_cpu.s
 fi
 LIBTORCH="$(echo "$torch_venv"/lib/python3*/site-packages/torch)"
 export LIBTORCH
+# vectune-native's own binaries carry an rpath to it (native/build.rs); other crates' test binaries that
+# link it (tests/) find it here.
+export LD_LIBRARY_PATH="$LIBTORCH/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 # Every cargo command below builds the native crate with its libtorch backend (one build, not two).
 TORCH=(--features vectune-native/torch)
 
