@@ -18,6 +18,7 @@
 //! | [`cache`] | an LRU, memory-budgeted cache with pinning and stats |
 //! | [`manifest`] | the model manifest types and their validation |
 //! | [`backend`] | the `Send + Sync` trait every inference runtime implements |
+//! | [`predict`] | the quality model for one image and many parameter sets, output checks, class probabilities |
 //! | [`suggest`] | starting parameters from the correlation model, candidate search, the choice |
 //!
 //! ```
@@ -47,6 +48,7 @@ pub mod heuristic;
 pub mod image;
 pub mod manifest;
 pub mod params;
+pub mod predict;
 pub mod preprocess;
 pub mod suggest;
 

@@ -1,7 +1,6 @@
 //! Logo classification: class and probabilities from the classifier model.
 
 use serde::Serialize;
-use vectune_core::backend::softmax;
 use vectune_core::image::ImageRef;
 use vectune_core::manifest::LOGO_CLASSES;
 use vectune_core::preprocess;
@@ -25,19 +24,7 @@ pub fn classify(manager: &ModelManager, image: &ImageRef<'_>) -> Result<Classifi
     let t = preprocess::preprocess(image.data(), image.width(), image.height())
         .map_err(|e| e.to_string())?;
     let logits = manager.backend().classify(&t).map_err(|e| e.to_string())?;
-    if logits.len() != LOGO_CLASSES.len() || logits.iter().any(|l| !l.is_finite()) {
-        return Err(format!(
-            "the classifier returned {} values: {logits:?}",
-            logits.len()
-        ));
-    }
-    let p = softmax(&logits);
-    let best = p
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map(|(i, _)| i)
-        .unwrap_or(0);
+    let (best, p) = vectune_core::predict::class_probabilities(&logits)?;
     Ok(Classification {
         class: LOGO_CLASSES[best],
         probabilities: LOGO_CLASSES.iter().copied().zip(p).collect(),

@@ -3,9 +3,8 @@
 //! fail at run time, the core's heuristic does. Every prediction says which source produced it.
 
 use serde::Serialize;
+use vectune_core::predict::{self as core_predict, QualityPath};
 use vectune_core::{
-    backend::Batch,
-    batch,
     features::{self, Features},
     heuristic,
     image::ImageRef,
@@ -14,9 +13,6 @@ use vectune_core::{
 };
 
 use crate::manager::ModelManager;
-
-/// Rows per run of the combined model in [`predict_params`] (each row carries a whole image).
-pub const COMBINED_CHUNK: usize = 32;
 
 /// Which component produced a number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -68,29 +64,16 @@ fn heuristic_from(f: &Features, params: Params, fallback: Option<String>) -> Pre
 }
 
 fn from_model(values: Vec<f32>, params: &[Params]) -> Result<Vec<Prediction>, String> {
-    if values.len() != params.len() {
-        return Err(format!(
-            "model returned {} values for {} parameter sets",
-            values.len(),
-            params.len()
-        ));
-    }
-    values
+    Ok(core_predict::ssim_values(values, params.len())?
         .into_iter()
         .zip(params)
-        .map(|(v, p)| {
-            if v.is_finite() {
-                Ok(Prediction {
-                    ssim: v.clamp(0.0, 1.0),
-                    source: Source::Model,
-                    params: *p,
-                    fallback: None,
-                })
-            } else {
-                Err(format!("model returned {v}"))
-            }
+        .map(|(ssim, p)| Prediction {
+            ssim,
+            source: Source::Model,
+            params: *p,
+            fallback: None,
         })
-        .collect()
+        .collect())
 }
 
 /// Predicts the SSIM for one image and many parameter sets: the image is preprocessed and encoded
@@ -117,36 +100,14 @@ pub fn predict_params(
         Err(e) => return fallback(Some(e.to_string())),
     };
     let stats = preprocess::image_stats(&f);
-    let result = if manager.has_split() {
-        // One image: its embedding row repeats once per parameter set (the head checks the width).
-        backend
-            .encode_images(&tensor, &stats)
-            .and_then(|embedding| {
-                backend.predict_head(
-                    &embedding.repeat(params.len()),
-                    &batch::params_tensor(params),
-                )
-            })
+    let path = if manager.has_split() {
+        QualityPath::Split
     } else if manager.has_quality() {
-        // The combined model sees the image once per row: bounded chunks keep memory flat.
-        let mut out = Vec::with_capacity(params.len());
-        let mut result = Ok(());
-        for chunk in params.chunks(COMBINED_CHUNK) {
-            let images = tensor.repeat(chunk.len());
-            let stats = stats.repeat(chunk.len());
-            let p = batch::params_tensor(chunk);
-            match Batch::new(&images, &stats, &p).and_then(|b| backend.predict_quality(b)) {
-                Ok(v) => out.extend(v),
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
-        }
-        result.map(|()| out)
+        QualityPath::Combined
     } else {
         return fallback(None);
     };
+    let result = core_predict::quality_for_params(backend, path, &tensor, &stats, params);
     match result
         .map_err(|e| e.to_string())
         .and_then(|v| from_model(v, params))

@@ -5,12 +5,13 @@
 
 use serde::Serialize;
 use serde::ser::SerializeMap;
-use vectune_core::backend::{Backend, Batch, softmax};
+use vectune_core::backend::Backend;
 use vectune_core::features::{self, Features};
 use vectune_core::image::ImageRef;
 use vectune_core::manifest::LOGO_CLASSES;
 use vectune_core::params::Params;
-use vectune_core::{batch, heuristic, preprocess};
+use vectune_core::predict as core_predict;
+use vectune_core::{heuristic, preprocess};
 
 use crate::manager::{ModelManager, QualityPath};
 
@@ -48,29 +49,16 @@ fn heuristic_from(f: &Features, params: Params, fallback: Option<String>) -> Pre
 }
 
 fn from_model(values: Vec<f32>, params: &[Params]) -> Result<Vec<Prediction>, String> {
-    if values.len() != params.len() {
-        return Err(format!(
-            "model returned {} values for {} parameter sets",
-            values.len(),
-            params.len()
-        ));
-    }
-    values
+    Ok(core_predict::ssim_values(values, params.len())?
         .into_iter()
         .zip(params)
-        .map(|(v, p)| {
-            if v.is_finite() {
-                Ok(Prediction {
-                    ssim: v.clamp(0.0, 1.0),
-                    source: Source::Model,
-                    params: *p,
-                    fallback: None,
-                })
-            } else {
-                Err(format!("model returned {v}"))
-            }
+        .map(|(ssim, p)| Prediction {
+            ssim,
+            source: Source::Model,
+            params: *p,
+            fallback: None,
         })
-        .collect()
+        .collect())
 }
 
 /// Predicts the SSIM for one image and many parameter sets; the image is preprocessed and encoded
@@ -101,17 +89,12 @@ pub fn predict_params(
         Err(e) => return fallback(Some(e.to_string())),
     };
     let stats = preprocess::image_stats(&f);
-    let p = batch::params_tensor(params);
-    let result = if path == QualityPath::Split {
-        // One image: its embedding row repeats once per parameter set (the head checks the width).
-        backend
-            .encode_images(&tensor, &stats)
-            .and_then(|embedding| backend.predict_head(&embedding.repeat(params.len()), &p))
+    let path = if path == QualityPath::Split {
+        core_predict::QualityPath::Split
     } else {
-        let images = tensor.repeat(params.len());
-        let stats = stats.repeat(params.len());
-        Batch::new(&images, &stats, &p).and_then(|b| backend.predict_quality(b))
+        core_predict::QualityPath::Combined
     };
+    let result = core_predict::quality_for_params(backend, path, &tensor, &stats, params);
     match result
         .map_err(|e| e.to_string())
         .and_then(|v| from_model(v, params))
@@ -158,18 +141,7 @@ pub fn classify(manager: &ModelManager, image: &ImageRef<'_>) -> Result<Classifi
     let t = preprocess::preprocess(image.data(), image.width(), image.height())
         .map_err(|e| e.to_string())?;
     let logits = manager.models().classify(&t).map_err(|e| e.to_string())?;
-    if logits.len() != LOGO_CLASSES.len() || logits.iter().any(|l| !l.is_finite()) {
-        return Err(format!(
-            "the classifier returned {} values: {logits:?}",
-            logits.len()
-        ));
-    }
-    let p = softmax(&logits);
-    let best = p
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map_or(0, |(i, _)| i);
+    let (best, p) = core_predict::class_probabilities(&logits)?;
     Ok(Classification {
         class: LOGO_CLASSES[best],
         probabilities: LOGO_CLASSES.iter().copied().zip(p).collect(),
@@ -212,7 +184,7 @@ mod tests {
             .iter()
             .map(|v| v.as_f64().unwrap() as f32)
             .collect();
-        let want = softmax(&logits);
+        let want = vectune_core::backend::softmax(&logits);
         for ((name, p), (class, w)) in c.probabilities.iter().zip(LOGO_CLASSES.iter().zip(want)) {
             assert_eq!(name, class);
             assert!((p - w).abs() <= tol);
