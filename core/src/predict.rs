@@ -1,19 +1,114 @@
-//! Running the quality model for one image and many parameter sets, and reading its outputs,
-//! the same for every binding (native, browser): the split form encodes the image once and runs
-//! only the head per parameter set; the combined model sees the image once per row, in bounded
-//! chunks. Outputs are checked (one finite value per set) and clamped to `[0, 1]`; classifier
-//! logits become a class index and probabilities. Fallback policy (the heuristic) stays with the
-//! callers, which know why a model is missing.
+//! Quality predictions, the same for every binding (native, browser): [`predict_params`] runs the
+//! quality model for one image and many parameter sets (the split form encodes the image once and
+//! runs only the head per set; the combined model sees the image once per row, in bounded chunks),
+//! checks its outputs (one finite value per set, clamped to `[0, 1]`), and falls back to the
+//! heuristic, with the reason, when no model is available or a model fails. Every [`Prediction`]
+//! says which [`Source`] produced it. Classifier logits become a class index and probabilities.
 
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+
+use serde::Serialize;
 
 use crate::backend::{Backend, BackendError, Batch, softmax};
 use crate::batch::params_tensor;
+use crate::features::{self, Features};
+use crate::heuristic;
+use crate::image::ImageRef;
 use crate::manifest::LOGO_CLASSES;
 use crate::params::Params;
-use crate::preprocess::IMAGE_STATS;
+use crate::preprocess::{self, IMAGE_STATS};
+
+/// Which component produced a number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// A trained model.
+    Model,
+    /// The core's heuristic ([`crate::heuristic`]).
+    Heuristic,
+}
+
+impl Source {
+    /// The name used in JSON and text output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Model => "model",
+            Source::Heuristic => "heuristic",
+        }
+    }
+}
+
+/// A quality prediction.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Prediction {
+    /// Predicted SSIM in `[0, 1]`.
+    pub ssim: f32,
+    /// What produced it.
+    pub source: Source,
+    /// The complete parameter set it is for.
+    pub params: Params,
+    /// Why the heuristic answered although models were configured, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+}
+
+/// Predicts with the heuristic from computed features.
+pub fn heuristic_from(f: &Features, params: Params, fallback: Option<String>) -> Prediction {
+    Prediction {
+        ssim: heuristic::estimate(f, &params),
+        source: Source::Heuristic,
+        params,
+        fallback,
+    }
+}
+
+/// Predicts the SSIM of `image` for each of `params` with the models of `backend` along `path`
+/// (`None`: no quality model, the heuristic answers). Never fails: a model error falls back to the
+/// heuristic, with the reason.
+pub fn predict_params(
+    backend: &dyn Backend,
+    path: Option<QualityPath>,
+    image: &ImageRef<'_>,
+    params: &[Params],
+) -> Vec<Prediction> {
+    if params.is_empty() {
+        return Vec::new();
+    }
+    // The statistics feed the model's `stats` input and, should no model answer, the heuristic.
+    let f = features::compute(image);
+    let fallback = |reason: Option<String>| {
+        params
+            .iter()
+            .map(|p| heuristic_from(&f, *p, reason.clone()))
+            .collect()
+    };
+    let Some(path) = path else {
+        return fallback(None);
+    };
+    let tensor = match preprocess::preprocess(image.data(), image.width(), image.height()) {
+        Ok(t) => t,
+        Err(e) => return fallback(Some(e.to_string())),
+    };
+    let stats = preprocess::image_stats(&f);
+    let result = quality_for_params(backend, path, &tensor, &stats, params)
+        .map_err(|e| e.to_string())
+        .and_then(|v| ssim_values(v, params.len()));
+    match result {
+        Ok(values) => values
+            .into_iter()
+            .zip(params)
+            .map(|(ssim, p)| Prediction {
+                ssim,
+                source: Source::Model,
+                params: *p,
+                fallback: None,
+            })
+            .collect(),
+        Err(reason) => fallback(Some(reason)),
+    }
+}
 
 /// Which form of the quality model runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,60 +6,16 @@
 use serde::Serialize;
 use serde::ser::SerializeMap;
 use vectune_core::backend::Backend;
-use vectune_core::features::{self, Features};
+
 use vectune_core::image::ImageRef;
 use vectune_core::manifest::LOGO_CLASSES;
 use vectune_core::params::Params;
 use vectune_core::predict as core_predict;
-use vectune_core::{heuristic, preprocess};
+use vectune_core::preprocess;
 
 use crate::manager::{ModelManager, QualityPath};
 
-/// Which component produced a number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Source {
-    /// A trained model.
-    Model,
-    /// The core's heuristic.
-    Heuristic,
-}
-
-/// A quality prediction (the same fields as the native `vectune predict --json`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Prediction {
-    /// Predicted SSIM in `[0, 1]`.
-    pub ssim: f32,
-    /// What produced it.
-    pub source: Source,
-    /// The complete parameter set it is for.
-    pub params: Params,
-    /// Why the heuristic answered although models were loaded, if it did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fallback: Option<String>,
-}
-
-fn heuristic_from(f: &Features, params: Params, fallback: Option<String>) -> Prediction {
-    Prediction {
-        ssim: heuristic::estimate(f, &params),
-        source: Source::Heuristic,
-        params,
-        fallback,
-    }
-}
-
-fn from_model(values: Vec<f32>, params: &[Params]) -> Result<Vec<Prediction>, String> {
-    Ok(core_predict::ssim_values(values, params.len())?
-        .into_iter()
-        .zip(params)
-        .map(|(ssim, p)| Prediction {
-            ssim,
-            source: Source::Model,
-            params: *p,
-            fallback: None,
-        })
-        .collect())
-}
+pub use vectune_core::predict::Prediction;
 
 /// Predicts the SSIM for one image and many parameter sets; the image is preprocessed and encoded
 /// once. Never fails: a model error falls back to the heuristic, with the reason.
@@ -68,40 +24,12 @@ pub fn predict_params(
     image: &ImageRef<'_>,
     params: &[Params],
 ) -> Vec<Prediction> {
-    if params.is_empty() {
-        return Vec::new();
-    }
-    // The statistics feed the model's `stats` input and, should no model answer, the heuristic.
-    let f = features::compute(image);
-    let fallback = |reason: Option<String>| {
-        params
-            .iter()
-            .map(|p| heuristic_from(&f, *p, reason.clone()))
-            .collect()
+    let path = match manager.quality_path() {
+        QualityPath::Split => Some(core_predict::QualityPath::Split),
+        QualityPath::Combined => Some(core_predict::QualityPath::Combined),
+        QualityPath::Heuristic => None,
     };
-    let path = manager.quality_path();
-    if path == QualityPath::Heuristic {
-        return fallback(None);
-    }
-    let backend = manager.models();
-    let tensor = match preprocess::preprocess(image.data(), image.width(), image.height()) {
-        Ok(t) => t,
-        Err(e) => return fallback(Some(e.to_string())),
-    };
-    let stats = preprocess::image_stats(&f);
-    let path = if path == QualityPath::Split {
-        core_predict::QualityPath::Split
-    } else {
-        core_predict::QualityPath::Combined
-    };
-    let result = core_predict::quality_for_params(backend, path, &tensor, &stats, params);
-    match result
-        .map_err(|e| e.to_string())
-        .and_then(|v| from_model(v, params))
-    {
-        Ok(p) => p,
-        Err(reason) => fallback(Some(reason)),
-    }
+    core_predict::predict_params(manager.models(), path, image, params)
 }
 
 /// A classification: the most probable class and every class's probability.
@@ -152,6 +80,7 @@ pub fn classify(manager: &ModelManager, image: &ImageRef<'_>) -> Result<Classifi
 mod tests {
     use super::*;
     use crate::test_support::{load_fixture_models, logo, reference};
+    use vectune_core::predict::Source;
 
     fn reference_params(r: &serde_json::Value) -> Vec<Params> {
         r["params"]

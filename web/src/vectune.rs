@@ -8,16 +8,16 @@
 use js_sys::{Array, ArrayBuffer, Map, Object, Reflect, Uint8Array, Uint8ClampedArray};
 use serde::Serialize;
 use vectune_core::backend::{Backend, MemoryUsage};
+use vectune_core::features;
 use vectune_core::image::ImageRef;
 use vectune_core::manifest::ModelEntry;
 use vectune_core::params::Params;
-use vectune_core::{features, heuristic};
 use wasm_bindgen::prelude::*;
 
 use crate::backend::NAME;
 use crate::error::{js_error, to_js};
 use crate::manager::{ModelManager, ModelReport, QualityPath};
-use crate::predict::{self, Prediction, Source};
+use crate::predict::{self, Prediction};
 
 /// vectune with its models loaded (or none: then quality comes from the heuristic).
 #[wasm_bindgen]
@@ -291,13 +291,11 @@ impl Vectune {
     ) -> Result<JsValue, JsError> {
         let image = ImageRef::new(rgba, width, height).map_err(js_error)?;
         let params = crate::params::parse(params)?;
-        let ssim = heuristic::estimate(&features::compute(&image), &params);
-        to_js(&Prediction {
-            ssim,
-            source: Source::Heuristic,
+        to_js(&vectune_core::predict::heuristic_from(
+            &features::compute(&image),
             params,
-            fallback: None,
-        })
+            None,
+        ))
     }
 
     /// Image statistics of an RGBA8 buffer, as the free function `features`.
