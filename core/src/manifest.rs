@@ -170,6 +170,9 @@ pub enum Format {
     Onnx,
     /// TorchScript (libtorch).
     TorchScript,
+    /// NNEF, as tract writes it (an uncompressed tar): the browser package's form of the ONNX
+    /// graphs (no ONNX parser in the `.wasm`), made by `vectune export-nnef`.
+    Nnef,
     /// A JSON document (the suggester's correlation models).
     Json,
     /// Anything else; never present in a validated manifest.
@@ -182,6 +185,7 @@ impl Format {
         match self {
             Format::Onnx => "onnx",
             Format::TorchScript => "torchscript",
+            Format::Nnef => "nnef",
             Format::Json => "json",
             Format::Unknown(s) => s,
         }
@@ -237,7 +241,7 @@ macro_rules! string_enum_serde {
         }
     };
 }
-string_enum_serde!(Format { "onnx" => Onnx, "torchscript" => TorchScript, "json" => Json });
+string_enum_serde!(Format { "onnx" => Onnx, "torchscript" => TorchScript, "nnef" => Nnef, "json" => Json });
 string_enum_serde!(Task {
     "quality" => Quality,
     "quality_encoder" => QualityEncoder,
@@ -501,7 +505,10 @@ impl ModelEntry {
                 file: f.clone(),
             });
         }
-        let graph = matches!(self.format, Format::Onnx | Format::TorchScript);
+        let graph = matches!(
+            self.format,
+            Format::Onnx | Format::TorchScript | Format::Nnef
+        );
         if graph != (self.task != Task::Suggester) {
             return Err(self.shape_err(alloc::format!(
                 "task {} cannot be stored as {}",

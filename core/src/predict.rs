@@ -77,11 +77,25 @@ pub fn predict_params(
         return Vec::new();
     }
     // The statistics feed the model's `stats` input and, should no model answer, the heuristic.
-    let f = features::compute(image);
+    predict_params_with(backend, path, image, &features::compute(image), params)
+}
+
+/// [`predict_params`] with the image's features already computed (`features::compute(image)`),
+/// for callers that also need them (the suggester).
+pub fn predict_params_with(
+    backend: &dyn Backend,
+    path: Option<QualityPath>,
+    image: &ImageRef<'_>,
+    f: &Features,
+    params: &[Params],
+) -> Vec<Prediction> {
+    if params.is_empty() {
+        return Vec::new();
+    }
     let fallback = |reason: Option<String>| {
         params
             .iter()
-            .map(|p| heuristic_from(&f, *p, reason.clone()))
+            .map(|p| heuristic_from(f, *p, reason.clone()))
             .collect()
     };
     let Some(path) = path else {
@@ -91,7 +105,7 @@ pub fn predict_params(
         Ok(t) => t,
         Err(e) => return fallback(Some(e.to_string())),
     };
-    let stats = preprocess::image_stats(&f);
+    let stats = preprocess::image_stats(f);
     let result = quality_for_params(backend, path, &tensor, &stats, params)
         .map_err(|e| e.to_string())
         .and_then(|v| ssim_values(v, params.len()));

@@ -30,8 +30,11 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::features::Features;
+use crate::backend::Backend;
+use crate::features::{self, Features};
+use crate::image::ImageRef;
 use crate::params::{PARAM_COUNT, ParamId, Params};
+use crate::predict::{QualityPath, Source, predict_params_with};
 
 /// The correlation file's schema version this build reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -64,6 +67,8 @@ pub enum SuggestError {
     Shape(String),
     /// A non-finite coefficient (named).
     NotFinite(String),
+    /// A target SSIM outside `[0, 1]`.
+    Target(f32),
 }
 
 impl fmt::Display for SuggestError {
@@ -82,6 +87,7 @@ impl fmt::Display for SuggestError {
             SuggestError::NotFinite(what) => {
                 write!(f, "correlation file: {what} holds a non-finite number")
             }
+            SuggestError::Target(t) => write!(f, "target SSIM {t} is not in [0, 1]"),
         }
     }
 }
@@ -315,6 +321,92 @@ pub fn choose(ssim: &[f32], svg_bytes: &[f32], target: f32) -> Option<Choice> {
     Some(Choice {
         index: best.0,
         met_target: false,
+    })
+}
+
+/// A suggestion: parameters, what they are predicted to give, and how they were found.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Suggestion {
+    /// The suggested parameters.
+    pub params: Params,
+    /// Their predicted SSIM.
+    pub predicted_ssim: f32,
+    /// Their predicted SVG size (from the correlation file's size model), if there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicted_svg_bytes: Option<f32>,
+    /// The target SSIM.
+    pub target: f32,
+    /// Whether the prediction reaches it (else: the highest predicted SSIM found).
+    pub met_target: bool,
+    /// Where the search started.
+    pub start: Params,
+    /// What gave the start: `correlation` (the fitted models) or `defaults` (VTracer's).
+    pub start_from: &'static str,
+    /// The logo class used for the start, if the classifier answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<&'static str>,
+    /// Parameter sets scored.
+    pub candidates: usize,
+    /// What scored them.
+    pub source: Source,
+}
+
+/// A size proxy for when no correlation file (and so no size model) is loaded: fewer colours
+/// first, then larger layer differences and speckle filters, then fewer decimals.
+pub fn size_proxy(p: &Params) -> f32 {
+    let log2 = |id: ParamId| libm::log2f(1.0 + p.get(id) as f32);
+    p.color_precision() as f32 * 64.0
+        - log2(ParamId::LayerDifference) * 4.0
+        - log2(ParamId::FilterSpeckle) * 2.0
+        + p.path_precision() as f32
+}
+
+/// Suggests parameters for `image` that reach `target` SSIM with the smallest SVG: starts from
+/// `correlation` for the logo's `class` (else VTracer's defaults), scores the [`candidates`] around
+/// the start with the quality model of `backend` along `path` (the image features computed once,
+/// the image encoded once; the heuristic when no model answers, see [`predict_params_with`]) and
+/// [`choose`]s among them by the correlation file's size model (else [`size_proxy`]).
+pub fn suggest(
+    backend: &dyn Backend,
+    path: Option<QualityPath>,
+    correlation: Option<&CorrelationModels>,
+    class: Option<&'static str>,
+    image: &ImageRef<'_>,
+    target: f32,
+) -> Result<Suggestion, SuggestError> {
+    if !(0.0..=1.0).contains(&target) {
+        return Err(SuggestError::Target(target));
+    }
+    let f = features::compute(image);
+    let fv = feature_vector(&f);
+    let (start, start_from) = match correlation {
+        Some(c) => (c.start(&fv, class), "correlation"),
+        None => (Params::default(), "defaults"),
+    };
+    let candidates = candidates(&start);
+    let predictions = predict_params_with(backend, path, image, &f, &candidates);
+    let ssim: Vec<f32> = predictions.iter().map(|p| p.ssim).collect();
+    let bytes: Vec<f32> = match correlation {
+        Some(c) => candidates.iter().map(|p| c.svg_bytes(p, &fv)).collect(),
+        None => candidates.iter().map(size_proxy).collect(),
+    };
+    // `candidates` is never empty and every prediction is one value per set.
+    let choice = choose(&ssim, &bytes, target).unwrap_or(Choice {
+        index: 0,
+        met_target: false,
+    });
+    let source = predictions.first().map_or(Source::Heuristic, |p| p.source);
+    Ok(Suggestion {
+        params: candidates[choice.index],
+        predicted_ssim: ssim.get(choice.index).copied().unwrap_or(0.0),
+        predicted_svg_bytes: correlation.map(|_| bytes[choice.index]),
+        target,
+        met_target: choice.met_target,
+        start,
+        start_from,
+        class,
+        candidates: candidates.len(),
+        source,
     })
 }
 

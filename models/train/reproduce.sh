@@ -35,3 +35,6 @@ cd models/train
 ../../target/release/vectune-dataset stats --out "$data" --json > "runs/$run/dataset.json"
 "$py" publish.py --export "runs/$run/export" --correlation "runs/$run/correlation_models.json" \
     --dataset-summary "runs/$run/dataset.json" --out ..
+# 6. the browser package's NNEF form of every ONNX model (files + manifest entries), checked
+cargo run -q --release -p vectune-native -- --models .. export-nnef
+cargo run -q --release -p vectune-native -- --models .. export-nnef --check

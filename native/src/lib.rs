@@ -14,6 +14,7 @@ pub mod error;
 pub mod image;
 pub mod manager;
 pub mod memory;
+pub mod nnef;
 pub mod params;
 pub mod predict;
 pub mod requests;

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use vectune_core::params::{ParamKind, SCHEMA};
 use vectune_native::backends::BackendChoice;
 use vectune_native::manager::{ModelManager, Status, models_dir};
-use vectune_native::{image, params, predict};
+use vectune_native::{image, nnef, params, predict};
 
 #[derive(Parser)]
 #[command(
@@ -103,6 +103,21 @@ enum Command {
     },
     /// Show the models: directory, backend, and each model's status, load and warm-up times, size.
     Models {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the browser package's NNEF form of every ONNX model of the model directory.
+    ///
+    /// For each ONNX entry of manifest.json, tract's decluttered graph is written beside it as
+    /// `<stem>.nnef.tar` (deterministic bytes) and the manifest gets an entry `<name>_nnef`
+    /// (format nnef) with the same inputs, outputs and metrics. The browser's `.wasm` reads NNEF
+    /// only (no ONNX parser: a smaller download). Run after publishing new ONNX models.
+    ExportNnef {
+        /// Only convert and compare with the committed NNEF entries; write nothing; exit 1 if any
+        /// file would change.
+        #[arg(long)]
+        check: bool,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -408,6 +423,46 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         Status::Loading => out!("  {:<30} {:<16} loading", r.name, r.task),
                     }
                 }
+            }
+        }
+        Command::ExportNnef { check, json } => {
+            let dir = models_dir(cli.models.as_deref());
+            let exported = if check {
+                nnef::check_dir(&dir)?
+            } else {
+                nnef::export_dir(&dir, true)?
+            };
+            let stale: Vec<&str> = exported
+                .iter()
+                .filter(|e| e.up_to_date == Some(false))
+                .map(|e| e.name.as_str())
+                .collect();
+            if json {
+                out!(
+                    "{}",
+                    serde_json::json!({ "dir": dir.display().to_string(), "models": exported, "stale": stale })
+                );
+            } else {
+                for e in &exported {
+                    let state = match e.up_to_date {
+                        None => "written",
+                        Some(true) => "up to date",
+                        Some(false) => "STALE",
+                    };
+                    out!(
+                        "{:<30} {:<32} {:>9} bytes  {state}",
+                        e.name,
+                        e.file,
+                        e.bytes
+                    );
+                }
+            }
+            if !stale.is_empty() {
+                eprintln!(
+                    "error: {} do not match their ONNX graphs (file, sha256 or outputs): run `vectune export-nnef`",
+                    stale.join(", ")
+                );
+                return Ok(ExitCode::FAILURE);
             }
         }
         Command::Predict { .. } => anyhow::bail!("give an image or --batch FILE"),

@@ -167,6 +167,7 @@ fn load_one(
         let runs_on = match entry.format {
             Format::Onnx => "ort or tract",
             Format::TorchScript => "torch",
+            Format::Nnef => "the browser package (vectune-web)",
             _ => "no backend",
         };
         return unavailable(

@@ -14,6 +14,18 @@ pub fn heuristic_prediction(image: &ImageRef<'_>, params: Params) -> Prediction 
     core_predict::heuristic_from(&features::compute(image), params, None)
 }
 
+/// The form of the quality model the manager's models allow: the split form when it has both
+/// halves, else the combined model, else none (the heuristic).
+pub fn quality_path(manager: &ModelManager) -> Option<QualityPath> {
+    if manager.has_split() {
+        Some(QualityPath::Split)
+    } else if manager.has_quality() {
+        Some(QualityPath::Combined)
+    } else {
+        None
+    }
+}
+
 /// Predicts the SSIM for one image and many parameter sets: the image is preprocessed and encoded
 /// once; only the head runs per parameter set. Falls back to the heuristic per the module docs.
 pub fn predict_params(
@@ -21,14 +33,7 @@ pub fn predict_params(
     image: &ImageRef<'_>,
     params: &[Params],
 ) -> Vec<Prediction> {
-    let path = if manager.has_split() {
-        Some(QualityPath::Split)
-    } else if manager.has_quality() {
-        Some(QualityPath::Combined)
-    } else {
-        None
-    };
-    core_predict::predict_params(manager.backend(), path, image, params)
+    core_predict::predict_params(manager.backend(), quality_path(manager), image, params)
 }
 
 /// Predicts the SSIM for one image and one parameter set.

@@ -159,12 +159,12 @@ fn models_and_model_backed_predictions() {
     let v = stdout_json(&vectune(&["models", "--models", FIXTURE_MODELS, "--json"]));
     assert_eq!(v["backend"], "ort", "auto prefers ONNX Runtime: {v}");
     let models = v["models"].as_array().unwrap();
-    assert_eq!(models.len(), 6);
+    assert_eq!(models.len(), 10);
     assert!(
         models
             .iter()
             .all(|m| (m["status"]["state"] == "ready") == (m["format"] == "onnx")),
-        "ONNX models ready on ort, TorchScript ones not: {v}"
+        "ONNX models ready on ort, TorchScript and NNEF ones not: {v}"
     );
     assert_eq!(v["cache"]["entries"], 4);
     assert!(v["memory"]["models_bytes"].as_u64().unwrap() > 1_000_000);
@@ -371,5 +371,24 @@ fn suggest_searches_with_the_model_and_explains_itself() {
     assert!(
         text.contains("vectorize with: --param color_precision="),
         "{text}"
+    );
+}
+
+#[test]
+fn export_nnef_check_passes_on_the_fixtures_and_names_a_missing_directory() {
+    let v = stdout_json(&vectune(&[
+        "--models",
+        FIXTURE_MODELS,
+        "export-nnef",
+        "--check",
+        "--json",
+    ]));
+    let models = v["models"].as_array().unwrap();
+    assert_eq!(models.len(), 4);
+    assert!(models.iter().all(|m| m["up_to_date"] == true), "{v}");
+    assert_eq!(v["stale"], serde_json::json!([]));
+    fails_with(
+        &["--models", "/nonexistent-vectune", "export-nnef", "--check"],
+        "/nonexistent-vectune/manifest.json",
     );
 }

@@ -34,7 +34,7 @@ time('predict (encoder + head, 1 parameter set)', () => v.predict(rgba, width, h
 time('predictParams (encoder once + head, 8 sets)', () => v.predictParams(rgba, width, height, eight));
 time('classify', () => v.classify(rgba, width, height));
 time('heuristic', () => v.heuristic(rgba, width, height, ref.params[0]));
-const combined = new Vectune(manifest, { 'quality_predictor.onnx': bytes['quality_predictor.onnx'] });
+const combined = new Vectune(manifest, { 'quality_predictor.nnef.tar': bytes['quality_predictor.nnef.tar'] });
 time('predict (combined model, 1 parameter set)', () => combined.predict(rgba, width, height, ref.params[0]));
 
 const maxDiff = Math.max(...v.predictParams(rgba, width, height, ref.params).map((p, i) => Math.abs(p.ssim - ref.ssim[i])));

@@ -22,7 +22,7 @@ if (!haveBrowser && process.env.VECTUNE_REQUIRE_BROWSER === '1') {
 
 const TYPES = {
   '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json',
-  '.onnx': 'application/octet-stream', '.png': 'image/png', '.css': 'text/css',
+  '.onnx': 'application/octet-stream', '.tar': 'application/x-tar', '.png': 'image/png', '.css': 'text/css',
 };
 
 /** A static server for the repository root on a free port (GET only, no path escapes). */

@@ -45,3 +45,22 @@ for (const backend of ['tract', 'ort']) {
     v.free();
   });
 }
+
+test('wasm suggest equals `vectune suggest` on the packaged models (tract)', { skip: !haveBin && `no native CLI at ${bin}` }, async () => {
+  await init();
+  const packaged = join(root, 'models');
+  const native = JSON.parse(execFileSync(bin, ['--models', packaged, '--backend', 'tract', 'suggest', logoPath, '--json'], { encoding: 'utf8' }));
+  const v = await Vectune.fromUrl(packaged);
+  assert.equal(v.status().correlation, true);
+  const { rgba, width, height } = decodeImage(readFileSync(logoPath));
+  const wasm = v.suggest(rgba, width, height, 0.95);
+  assert.equal(wasm.start_from, 'correlation');
+  assert.equal(wasm.source, 'model');
+  for (const key of ['params', 'start', 'start_from', 'class', 'candidates', 'met_target', 'target']) {
+    assert.deepEqual(wasm[key], native[key], key);
+  }
+  assert.ok(Math.abs(wasm.predicted_ssim - native.predicted_ssim) <= TOLERANCE, `${wasm.predicted_ssim} vs ${native.predicted_ssim}`);
+  assert.ok(Math.abs(wasm.predicted_svg_bytes - native.predicted_svg_bytes) <= 1e-3 * native.predicted_svg_bytes);
+  assert.throws(() => v.suggest(rgba, width, height, 2), /^Error: target SSIM 2 is not in \[0, 1\]$/);
+  v.free();
+});

@@ -39,13 +39,16 @@ test('all fixture models load from bytes and the split form is used', () => {
   assert.equal(s.quality, 'split');
   assert.equal(s.classifier, true);
   assert.equal(s.manifest_error, null);
-  // 4 ONNX models run; the 2 TorchScript ones (for native libtorch) are reported, not loaded.
-  assert.equal(s.models.length, 6);
-  const onnx = s.models.filter((m) => m.format === 'onnx');
-  assert.equal(onnx.length, 4);
-  for (const m of onnx) assert.deepEqual(m.status, { state: 'ready' }, m.name);
-  for (const m of s.models.filter((m) => m.format !== 'onnx')) assert.equal(m.status.state, 'unavailable', m.name);
-  assert.equal(s.memory.model_bytes, onnx.reduce((a, m) => a + m.bytes, 0));
+  // The 4 NNEF exports run; the ONNX and TorchScript files (native backends) are reported, not loaded.
+  assert.equal(s.models.length, 10);
+  const nnef = s.models.filter((m) => m.format === 'nnef');
+  assert.equal(nnef.length, 4);
+  for (const m of nnef) assert.deepEqual(m.status, { state: 'ready' }, m.name);
+  for (const m of s.models.filter((m) => m.format !== 'nnef')) {
+    assert.equal(m.status.state, 'unavailable', m.name);
+    assert.match(m.status.reason, /^the browser runs the NNEF exports of the models/, m.name);
+  }
+  assert.equal(s.memory.model_bytes, nnef.reduce((a, m) => a + m.bytes, 0));
   v.free();
 });
 
@@ -65,7 +68,7 @@ test('golden parity: predictions equal ONNX Runtime reference values', () => {
 
 test('the combined model alone gives the same predictions (models passed as a Map by name)', () => {
   const bytes = modelBytes();
-  const models = new Map([['quality_predictor', bytes['quality_predictor.onnx']]]);
+  const models = new Map([['quality_predictor_nnef', bytes['quality_predictor.nnef.tar']]]);
   const v = new Vectune(JSON.parse(manifestText()), models);
   assert.equal(v.status().quality, 'combined');
   v.predictParams(rgba, width, height, ref.params).forEach((p, i) => {
@@ -141,24 +144,33 @@ test('no models: the heuristic answers and says so; classify throws', () => {
   assert.throws(() => v.classify(rgba, width, height), /no classifier model is ready/);
   assert.equal(v.status().quality, 'heuristic');
   assert.equal(v.features(rgba, width, height).width, width);
+  // suggest works without models: VTracer's defaults as the start, the heuristic scoring.
+  const s = v.suggest(rgba, width, height);
+  assert.equal(s.start_from, 'defaults');
+  assert.equal(s.source, 'heuristic');
+  assert.equal(s.target, Math.fround(0.95));
+  assert.equal(s.met_target, s.predicted_ssim >= 0.95);
+  assert.equal(s.class, undefined);
+  assert.throws(() => v.suggest(rgba, width, height, -0.5), /target SSIM -0.5 is not in \[0, 1\]/);
+  assert.throws(() => v.suggest(rgba.subarray(4), width, height), /Error/);
   v.free();
 });
 
 test('a corrupt or missing model is unavailable with the reason; the rest serve', () => {
   const bytes = modelBytes();
-  const corrupt = bytes['quality_encoder.onnx'].slice();
+  const corrupt = bytes['quality_encoder.nnef.tar'].slice();
   corrupt[100] ^= 0xff;
   const v = new Vectune(manifestText(), {
-    'quality_encoder.onnx': corrupt,
-    'quality_head.onnx': bytes['quality_head.onnx'],
-    'logo_classifier.onnx': 'cannot fetch: HTTP 404',
+    'quality_encoder.nnef.tar': corrupt,
+    'quality_head.nnef.tar': bytes['quality_head.nnef.tar'],
+    'logo_classifier.nnef.tar': 'cannot fetch: HTTP 404',
   });
   const byName = Object.fromEntries(v.status().models.map((m) => [m.name, m.status]));
-  assert.equal(byName.quality_encoder.state, 'unavailable');
-  assert.match(byName.quality_encoder.reason, /^checksum mismatch for `quality_encoder.onnx`/);
-  assert.equal(byName.quality_predictor.reason, 'no bytes were given for `quality_predictor.onnx` (model `quality_predictor`)');
-  assert.equal(byName.logo_classifier.reason, 'cannot use `logo_classifier.onnx`: cannot fetch: HTTP 404');
-  assert.deepEqual(byName.quality_head, { state: 'ready' });
+  assert.equal(byName.quality_encoder_nnef.state, 'unavailable');
+  assert.match(byName.quality_encoder_nnef.reason, /^checksum mismatch for `quality_encoder.nnef.tar`/);
+  assert.equal(byName.quality_predictor_nnef.reason, 'no bytes were given for `quality_predictor.nnef.tar` (model `quality_predictor_nnef`)');
+  assert.equal(byName.logo_classifier_nnef.reason, 'cannot use `logo_classifier.nnef.tar`: cannot fetch: HTTP 404');
+  assert.deepEqual(byName.quality_head_nnef, { state: 'ready' });
   const p = v.predict(rgba, width, height, {});
   assert.equal(p.source, 'heuristic');
   assert.equal(v.status().quality, 'heuristic');

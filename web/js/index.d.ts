@@ -1,6 +1,6 @@
 // Types of the package entry (index.js). The classes, functions and result types of the
 // WebAssembly module come from wasm-bindgen's generated vectune_web.d.ts.
-import type { Vectune, Status, Prediction, ParamsInput, BatchItem, BatchAnswer, Classification, Features, Rgba, DecodedImage, ParamSpec } from './vectune_web.js';
+import type { Vectune, Status, Prediction, ParamsInput, BatchItem, BatchAnswer, Classification, Suggestion, Features, Rgba, DecodedImage, ParamSpec } from './vectune_web.js';
 
 export * from './vectune_web.js';
 
@@ -9,7 +9,8 @@ export declare function init(module?: BufferSource | WebAssembly.Module | URL | 
 
 declare module './vectune_web.js' {
   namespace Vectune {
-    /** Fetches manifest.json and its model files from a directory URL (a path under Node). */
+    /** Fetches manifest.json and the model files the browser uses (NNEF, JSON) from a directory
+     * URL (a path under Node). */
     function fromUrl(baseUrl: string | URL, options?: { fetch?: typeof fetch }): Promise<Vectune>;
   }
 }
@@ -23,6 +24,7 @@ export declare class VectuneWorker {
   predictParams(rgba: Rgba, width: number, height: number, params: ParamsInput[]): Promise<Prediction[]>;
   predictBatch(items: BatchItem[]): Promise<BatchAnswer[]>;
   classify(rgba: Rgba, width: number, height: number): Promise<Classification>;
+  suggest(rgba: Rgba, width: number, height: number, target?: number): Promise<Suggestion>;
   heuristic(rgba: Rgba, width: number, height: number, params?: ParamsInput): Promise<Prediction>;
   features(rgba: Rgba, width: number, height: number): Promise<Features>;
   status(): Promise<Status>;

@@ -63,11 +63,16 @@ export function init(module) {
   return ready;
 }
 
+/** The manifest formats the browser build uses: tract's NNEF exports of the ONNX models
+ * (`vectune export-nnef`) and the suggester's JSON. ONNX and TorchScript files are for the native
+ * backends and are not fetched. */
+const BROWSER_FORMATS = new Set(['nnef', 'json']);
+
 /**
  * Fetches `manifest.json` from `baseUrl` (a directory URL, or a path under Node), validates it,
- * fetches every model file it names in parallel and returns a Vectune. A model that cannot be
- * fetched or fails its sha256 check is reported unavailable by `status()` and its task falls back
- * to the heuristic; an unreachable or invalid manifest throws.
+ * fetches every model file the browser uses (formats `nnef` and `json`) in parallel and returns a
+ * Vectune. A model that cannot be fetched or fails its sha256 check is reported unavailable by
+ * `status()` and its task falls back to the heuristic; an unreachable or invalid manifest throws.
  * @param {string | URL} baseUrl
  * @param {{ fetch?: typeof fetch }} [options]
  */
@@ -80,7 +85,7 @@ Vectune.fromUrl = async function fromUrl(baseUrl, options = {}) {
   const manifest = parseManifest(text);
   const models = {};
   await Promise.all(
-    manifest.models.map(async (entry) => {
+    manifest.models.filter((entry) => BROWSER_FORMATS.has(entry.format)).map(async (entry) => {
       const url = new URL(entry.file, base);
       try {
         models[entry.file] = await readBytes(url, options.fetch);
@@ -94,7 +99,7 @@ Vectune.fromUrl = async function fromUrl(baseUrl, options = {}) {
 
 /** The methods a `VectuneWorker` forwards (see worker.js). */
 const WORKER_METHODS = [
-  'predict', 'predictParams', 'predictBatch', 'classify', 'heuristic', 'features', 'status', 'version',
+  'predict', 'predictParams', 'predictBatch', 'classify', 'suggest', 'heuristic', 'features', 'status', 'version',
   'decodeImage', 'paramSchema',
 ];
 

@@ -3,7 +3,7 @@
 
 import { init, Vectune, decodeImage, paramSchema } from './index.js';
 
-const METHODS = new Set(['predict', 'predictParams', 'predictBatch', 'classify', 'heuristic', 'features', 'status', 'version']);
+const METHODS = new Set(['predict', 'predictParams', 'predictBatch', 'classify', 'suggest', 'heuristic', 'features', 'status', 'version']);
 // Free functions, answered without a loaded Vectune.
 const FUNCTIONS = { decodeImage, paramSchema };
 let vectune;

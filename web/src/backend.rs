@@ -1,8 +1,8 @@
-//! The browser's implementation of `vectune_core::backend::Backend`: vectune's ONNX models run by
-//! tract, compiled to wasm32 (with `+simd128`). It mirrors the native tract backend
+//! The browser's implementation of `vectune_core::backend::Backend`: the NNEF exports of vectune's
+//! ONNX models (`vectune export-nnef`) run by tract, compiled to wasm32 (with `+simd128`). It mirrors the native tract backend
 //! (`native/src/backends/{mod,tract}.rs`): the same graph inputs by name, the same shape checks.
 
-use tract_onnx::prelude::*;
+use tract_nnef::prelude::*;
 use vectune_core::backend::{
     Backend, BackendError, Batch, MemoryUsage, check_stats, image_count, stats_prefix,
 };
@@ -16,7 +16,7 @@ fn runtime(e: impl core::fmt::Display) -> BackendError {
     BackendError::Runtime(e.to_string())
 }
 
-/// One loaded ONNX graph.
+/// One loaded graph (tract's NNEF form of an ONNX model).
 pub struct TractModel {
     plan: Arc<TypedRunnableModel>,
     inputs: Vec<String>,
@@ -24,12 +24,10 @@ pub struct TractModel {
 }
 
 impl TractModel {
-    /// Parses, optimises and plans an ONNX model (the dynamic batch stays symbolic).
-    pub fn load(onnx: &[u8]) -> Result<TractModel, BackendError> {
-        let model = tract_onnx::onnx()
-            .model_for_read(&mut &onnx[..])
-            .map_err(runtime)?
-            .into_typed()
+    /// Parses, optimises and plans an NNEF model (a tar; the dynamic batch stays symbolic).
+    pub fn load(nnef: &[u8]) -> Result<TractModel, BackendError> {
+        let model = tract_nnef::nnef()
+            .model_for_read(&mut &nnef[..])
             .map_err(runtime)?;
         let inputs = model
             .input_outlets()
@@ -45,7 +43,7 @@ impl TractModel {
         Ok(TractModel {
             plan,
             inputs,
-            bytes: onnx.len() as u64,
+            bytes: nnef.len() as u64,
         })
     }
 

@@ -1,12 +1,15 @@
 //! The browser's model manager, mirroring `native/src/manager.rs` without a file system: the page
 //! hands over `manifest.json` and the model files' bytes; each file's sha256 is checked against the
-//! manifest, each model parsed, optimised and warmed up once. A missing, corrupt or mismatched
+//! manifest, each model parsed, optimised and warmed up once. The browser runs the NNEF exports of
+//! the ONNX graphs (`vectune export-nnef`; format `nnef`) and reads the suggester's correlation
+//! file (format `json`); other formats are reported unavailable. A missing, corrupt or mismatched
 //! model is `unavailable` with the reason, the others keep serving, and predictions fall back to
 //! the heuristic. Nothing here touches JS, so it is unit-tested on the host.
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use vectune_core::manifest::{Format, Manifest, ModelEntry, Task, TensorSpec};
+use vectune_core::suggest::CorrelationModels;
 
 use crate::backend::{NAME, TractModel, TractModels};
 
@@ -61,6 +64,13 @@ pub struct ModelManager {
     manifest_error: Option<String>,
     reports: Vec<ModelReport>,
     models: TractModels,
+    correlation: Option<CorrelationModels>,
+}
+
+/// What one manifest entry loads into.
+enum Loaded {
+    Graph(TractModel),
+    Correlation(Box<CorrelationModels>),
 }
 
 /// Milliseconds on a monotonic-enough clock (`Date.now()` in wasm, where `Instant` is absent).
@@ -98,10 +108,7 @@ fn warmup_feed(spec: &TensorSpec) -> (Vec<usize>, Vec<f32>) {
     (shape, vec![0.5; len])
 }
 
-fn load_one(
-    entry: &ModelEntry,
-    bytes: Result<Vec<u8>, String>,
-) -> (ModelReport, Option<TractModel>) {
+fn load_one(entry: &ModelEntry, bytes: Result<Vec<u8>, String>) -> (ModelReport, Option<Loaded>) {
     let mut report = ModelReport {
         name: entry.name.clone(),
         task: entry.task.as_str().to_string(),
@@ -116,11 +123,11 @@ fn load_one(
         r.status = Status::Unavailable { reason };
         (r, None)
     };
-    if entry.format != Format::Onnx {
+    if !matches!(entry.format, Format::Nnef | Format::Json) {
         return unavailable(
             report,
             format!(
-                "{} models need a backend the browser build does not have",
+                "the browser runs the NNEF exports of the models (`vectune export-nnef`), not {} files",
                 entry.format.as_str()
             ),
         );
@@ -141,6 +148,18 @@ fn load_one(
         );
     }
     report.bytes = bytes.len() as u64;
+    if entry.format == Format::Json {
+        let parsed = core::str::from_utf8(&bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|text| CorrelationModels::from_json(text).map_err(|e| e.to_string()));
+        return match parsed {
+            Ok(c) => {
+                report.load_ms = now_ms() - start;
+                (report, Some(Loaded::Correlation(Box::new(c))))
+            }
+            Err(e) => unavailable(report, format!("cannot load `{}`: {e}", entry.file)),
+        };
+    }
     let model = match TractModel::load(&bytes) {
         Ok(m) => m,
         Err(e) => return unavailable(report, format!("cannot load `{}`: {e}", entry.file)),
@@ -165,7 +184,7 @@ fn load_one(
     }
     report.warmup_ms = now_ms() - warm;
     report.backend = Some(NAME.to_string());
-    (report, Some(model))
+    (report, Some(Loaded::Graph(model)))
 }
 
 impl ModelManager {
@@ -175,6 +194,7 @@ impl ModelManager {
             manifest_error: None,
             reports: Vec::new(),
             models: TractModels::default(),
+            correlation: None,
         }
     }
 
@@ -194,8 +214,10 @@ impl ModelManager {
             }
         };
         for entry in &manifest.models {
-            let (report, model) = load_one(entry, bytes_of(entry));
-            if let Some(model) = model {
+            let (report, loaded) = load_one(entry, bytes_of(entry));
+            if let Some(Loaded::Correlation(c)) = loaded {
+                manager.correlation.get_or_insert(*c);
+            } else if let Some(Loaded::Graph(model)) = loaded {
                 let models = &mut manager.models;
                 let slot = match entry.task {
                     Task::Quality => &mut models.predictor,
@@ -237,6 +259,11 @@ impl ModelManager {
         &self.reports
     }
 
+    /// The suggester's correlation models, if they loaded.
+    pub fn correlation(&self) -> Option<&CorrelationModels> {
+        self.correlation.as_ref()
+    }
+
     /// The loaded models.
     pub fn models(&self) -> &TractModels {
         &self.models
@@ -263,13 +290,23 @@ mod tests {
     fn fixture_models_load_by_file_name() {
         let m = load_fixture_models();
         assert_eq!(m.manifest_error(), None);
-        // 4 ONNX models; the fixtures' 2 TorchScript files are for native libtorch only.
-        assert_eq!(m.reports().len(), 6);
-        for r in m.reports().iter().filter(|r| r.format == "onnx") {
-            assert_eq!(r.status, Status::Ready, "{}", r.name);
-            assert_eq!(r.backend.as_deref(), Some(NAME));
-            assert!(r.bytes > 0);
+        // 4 NNEF models; the 4 ONNX and 2 TorchScript files are for the native backends.
+        assert_eq!(m.reports().len(), 10);
+        for r in m.reports() {
+            if r.format == "nnef" {
+                assert_eq!(r.status, Status::Ready, "{}", r.name);
+                assert_eq!(r.backend.as_deref(), Some(NAME));
+                assert!(r.bytes > 0);
+            } else {
+                assert!(
+                    matches!(&r.status, Status::Unavailable { reason } if reason.contains("NNEF exports")),
+                    "{}: {:?}",
+                    r.name,
+                    r.status
+                );
+            }
         }
+        assert!(m.correlation().is_none());
         assert_eq!(m.quality_path(), QualityPath::Split);
         assert_eq!(m.models().embedding_dim, 96);
         assert!(m.models().has_classifier());
@@ -278,9 +315,9 @@ mod tests {
     #[test]
     fn a_bad_or_missing_model_is_unavailable_and_the_rest_load() {
         let m = ModelManager::load(&manifest(), |entry| match entry.name.as_str() {
-            "quality_encoder" => Err("not fetched".into()),
-            "quality_head" => {
-                let mut b = std::fs::read(fixtures().join("models/quality_head.onnx")).unwrap();
+            "quality_encoder_nnef" => Err("not fetched".into()),
+            "quality_head_nnef" => {
+                let mut b = std::fs::read(fixtures().join("models/quality_head.nnef.tar")).unwrap();
                 b[100] ^= 0xff;
                 Ok(b)
             }
@@ -289,14 +326,14 @@ mod tests {
         });
         let status = |name: &str| &m.reports().iter().find(|r| r.name == name).unwrap().status;
         assert_eq!(
-            status("quality_encoder"),
+            status("quality_encoder_nnef"),
             &Status::Unavailable {
                 reason: "not fetched".into()
             }
         );
-        assert!(matches!(status("quality_head"),
-            Status::Unavailable { reason } if reason.starts_with("checksum mismatch for `quality_head.onnx`")));
-        assert_eq!(status("quality_predictor"), &Status::Ready);
+        assert!(matches!(status("quality_head_nnef"),
+            Status::Unavailable { reason } if reason.starts_with("checksum mismatch for `quality_head.nnef.tar`")));
+        assert_eq!(status("quality_predictor_nnef"), &Status::Ready);
         // Without the split form the combined model predicts.
         assert_eq!(m.quality_path(), QualityPath::Combined);
     }

@@ -12,6 +12,7 @@ use vectune_core::manifest::LOGO_CLASSES;
 use vectune_core::params::Params;
 use vectune_core::predict as core_predict;
 use vectune_core::preprocess;
+use vectune_core::suggest::{self, Suggestion};
 
 use crate::manager::{ModelManager, QualityPath};
 
@@ -24,12 +25,35 @@ pub fn predict_params(
     image: &ImageRef<'_>,
     params: &[Params],
 ) -> Vec<Prediction> {
-    let path = match manager.quality_path() {
+    core_predict::predict_params(manager.models(), core_path(manager), image, params)
+}
+
+/// The core's form of the manager's quality path (`None`: the heuristic).
+fn core_path(manager: &ModelManager) -> Option<core_predict::QualityPath> {
+    match manager.quality_path() {
         QualityPath::Split => Some(core_predict::QualityPath::Split),
         QualityPath::Combined => Some(core_predict::QualityPath::Combined),
         QualityPath::Heuristic => None,
-    };
-    core_predict::predict_params(manager.models(), path, image, params)
+    }
+}
+
+/// Suggests parameters for `image` reaching `target` SSIM with the smallest SVG (the core's
+/// suggester on the loaded models, as `vectune suggest`).
+pub fn suggest(
+    manager: &ModelManager,
+    image: &ImageRef<'_>,
+    target: f32,
+) -> Result<Suggestion, String> {
+    let class = classify(manager, image).ok().map(|c| c.class);
+    suggest::suggest(
+        manager.models(),
+        core_path(manager),
+        manager.correlation(),
+        class,
+        image,
+        target,
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// A classification: the most probable class and every class's probability.
@@ -118,6 +142,39 @@ mod tests {
             assert_eq!(name, class);
             assert!((p - w).abs() <= tol);
         }
+    }
+
+    #[test]
+    fn suggest_on_the_packaged_models_starts_from_the_correlation_file() {
+        let dir = crate::test_support::fixtures().join("../../models");
+        let text = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
+        let m = ModelManager::load(&text, |entry| {
+            std::fs::read(dir.join(&entry.file)).map_err(|e| e.to_string())
+        });
+        assert!(m.correlation().is_some());
+        let (rgba, w, h) = logo();
+        let image = ImageRef::new(&rgba, w, h).unwrap();
+        let s = suggest(&m, &image, 0.95).unwrap();
+        assert_eq!(s.start_from, "correlation");
+        assert_eq!(s.source, Source::Model);
+        assert!(s.class.is_some());
+        assert!(s.predicted_svg_bytes.is_some_and(|b| b > 0.0));
+        assert_eq!(
+            s.candidates,
+            vectune_core::suggest::candidates(&s.start).len()
+        );
+        assert_eq!(s.met_target, s.predicted_ssim >= 0.95);
+        // The suggested set's prediction is what predict says for it.
+        let p = predict_params(&m, &image, &[s.params]);
+        assert!((p[0].ssim - s.predicted_ssim).abs() < 1e-6);
+        assert_eq!(
+            suggest(&m, &image, 1.5).unwrap_err(),
+            "target SSIM 1.5 is not in [0, 1]"
+        );
+        // Without models: defaults and the heuristic, saying so.
+        let s = suggest(&ModelManager::empty(), &image, 0.9).unwrap();
+        assert_eq!((s.start_from, s.source), ("defaults", Source::Heuristic));
+        assert_eq!(s.class, None);
     }
 
     #[test]

@@ -61,6 +61,24 @@ export interface Classification {
   class: LogoClass;
   probabilities: Record<LogoClass, number>;
 }
+/** A parameter suggestion (`suggest`; the same fields as `vectune suggest --json`). */
+export interface Suggestion {
+  params: Params;
+  predicted_ssim: number;
+  /** From the correlation file's size model, when it loaded. */
+  predicted_svg_bytes?: number;
+  target: number;
+  /** Whether the prediction reaches the target (else: the most faithful candidate). */
+  met_target: boolean;
+  /** Where the search started. */
+  start: Params;
+  start_from: "correlation" | "defaults";
+  /** The logo class used for the start, when a classifier is ready. */
+  class?: LogoClass;
+  /** Parameter sets scored. */
+  candidates: number;
+  source: "model" | "heuristic";
+}
 /** Image statistics (see core/src/features.rs). */
 export interface Features {
   width: number;
@@ -95,6 +113,8 @@ export interface Status {
   /** How quality is predicted: encoder + head, the combined model, or the heuristic. */
   quality: "split" | "combined" | "heuristic";
   classifier: boolean;
+  /** Whether the suggester's correlation models loaded (else `suggest` starts from the defaults). */
+  correlation: boolean;
   manifest_error: string | null;
   models: ModelReport[];
   memory: { model_bytes: number; runtime_bytes: number };

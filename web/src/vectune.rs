@@ -32,6 +32,7 @@ struct StatusJs<'a> {
     simd: bool,
     quality: QualityPath,
     classifier: bool,
+    correlation: bool,
     manifest_error: Option<&'a str>,
     models: &'a [ModelReport],
     memory: MemoryUsage,
@@ -280,6 +281,22 @@ impl Vectune {
         to_js(&c)
     }
 
+    /// Suggested parameters for the logo: the smallest predicted SVG whose predicted SSIM reaches
+    /// `target` (default 0.95), else the most faithful candidate; as `vectune suggest --json`.
+    #[wasm_bindgen(unchecked_return_type = "Suggestion")]
+    pub fn suggest(
+        &self,
+        rgba: &[u8],
+        width: u32,
+        height: u32,
+        target: Option<f32>,
+    ) -> Result<JsValue, JsError> {
+        let image = ImageRef::new(rgba, width, height).map_err(js_error)?;
+        let target = target.unwrap_or(vectune_core::suggest::DEFAULT_TARGET);
+        let s = predict::suggest(&self.manager, &image, target).map_err(|e| JsError::new(&e))?;
+        to_js(&s)
+    }
+
     /// The heuristic's prediction (no model), in the same shape as `predict`.
     #[wasm_bindgen(unchecked_return_type = "Prediction")]
     pub fn heuristic(
@@ -310,7 +327,7 @@ impl Vectune {
     }
 
     /// What loaded and how predictions are made: `{backend, version, simd, quality:
-    /// "split"|"combined"|"heuristic", classifier, manifest_error, models: [{name, task, format,
+    /// "split"|"combined"|"heuristic", classifier, correlation, manifest_error, models: [{name, task, format,
     /// backend, status: {state, reason?}, load_ms, warmup_ms, bytes}], memory}`.
     #[wasm_bindgen(unchecked_return_type = "Status")]
     pub fn status(&self) -> Result<JsValue, JsError> {
@@ -320,6 +337,7 @@ impl Vectune {
             simd: cfg!(target_feature = "simd128"),
             quality: self.manager.quality_path(),
             classifier: self.manager.models().has_classifier(),
+            correlation: self.manager.correlation().is_some(),
             manifest_error: self.manager.manifest_error(),
             models: self.manager.reports(),
             memory: self.manager.models().memory(),
