@@ -6,62 +6,17 @@
 // Skipped when Chromium is absent, unless VECTUNE_REQUIRE_BROWSER=1 (scripts/test.sh sets it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
-import { extname, join, normalize, sep } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { skipWithoutBrowser, withPage } from './browser.js';
 import { TOLERANCE, reference, root, softmax } from './fixtures.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser && process.env.VECTUNE_REQUIRE_BROWSER === '1') {
-  throw new Error(`Chromium not found at ${CHROMIUM} (VECTUNE_REQUIRE_BROWSER=1)`);
-}
-
-const TYPES = {
-  '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json',
-  '.onnx': 'application/octet-stream', '.tar': 'application/x-tar', '.png': 'image/png', '.css': 'text/css',
-};
-
-/** A static server for the repository root on a free port (GET only, no path escapes). */
-function serve() {
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    let file = join(root, path);
-    if (!file.startsWith(root) || path.split(sep).includes('..')) {
-      res.writeHead(403).end();
-      return;
-    }
-    if (file.endsWith('/')) file = join(file, 'index.html');
-    try {
-      const body = readFileSync(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-test('demo page: upload the golden logo, move a slider, prediction equals native', { skip: !haveBrowser && `no Chromium at ${CHROMIUM}` }, async () => {
-  const { chromium } = await import('playwright-core');
-  const server = await serve();
-  const profile = mkdtempSync(join(tmpdir(), 'vectune-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-  try {
-    const page = await context.newPage();
-    const pageErrors = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+test('demo page: upload the golden logo, move a slider, prediction equals native', { skip: skipWithoutBrowser }, async () => {
+  await withPage(async (page, base) => {
     const ref = reference();
-    const { port } = server.address();
-    await page.goto(`http://127.0.0.1:${port}/web/demo/?models=../../tests/fixtures/models/`);
+    await page.goto(`${base}/web/demo/?models=../../tests/fixtures/models/`);
     const ready = () => page.waitForFunction(() => document.body.dataset.state === 'ready');
     await ready();
     assert.match(await page.textContent('#status'), /quality: encoder \+ head/);
@@ -97,10 +52,6 @@ test('demo page: upload the golden logo, move a slider, prediction equals native
     await page.waitForFunction(() => document.getElementById('error').textContent !== '');
     assert.equal(await page.textContent('#error'), 'bad.png: cannot decode the image: not a PNG or JPEG file');
     assert.equal(await page.getAttribute('#ssim', 'data-value'), null);
-    assert.deepEqual(pageErrors, []);
-  } finally {
-    await context.close();
-    server.close();
-    rmSync(profile, { recursive: true, force: true });
-  }
+    assert.deepEqual(page.errors, []);
+  });
 });

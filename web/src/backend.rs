@@ -47,15 +47,36 @@ impl TractModel {
         })
     }
 
-    /// Runs with named inputs `(name, shape, data)`; returns the first output, flattened.
+    /// Runs with named inputs `(name, shape, data)`; returns the first output, flattened. Shapes
+    /// are checked against the graph's (rank, fixed dimensions, data length) before it runs.
     pub fn run(&self, feeds: &[(&str, Vec<usize>, &[f32])]) -> Result<Vec<f32>, BackendError> {
         let mut values: TVec<TValue> = tvec![];
-        for name in &self.inputs {
+        for (i, name) in self.inputs.iter().enumerate() {
             let (_, shape, data) = feeds.iter().find(|(n, _, _)| n == name).ok_or_else(|| {
                 BackendError::Shape(format!(
                     "the model wants an input `{name}` that was not given"
                 ))
             })?;
+            let fact = self.plan.model().input_fact(i).map_err(runtime)?;
+            let fixed: Vec<Option<usize>> = fact
+                .shape
+                .iter()
+                .map(|d| tract_nnef::internal::DimLike::to_usize(d).ok())
+                .collect();
+            let want: Vec<String> = fact.shape.iter().map(|d| d.to_string()).collect();
+            let fits = fixed.len() == shape.len()
+                && fixed
+                    .iter()
+                    .zip(shape)
+                    .all(|(f, s)| f.is_none_or(|f| f == *s))
+                && shape.iter().product::<usize>() == data.len();
+            if !fits {
+                return Err(BackendError::Shape(format!(
+                    "input `{name}`: shape {shape:?} with {} values does not fit the graph's [{}]",
+                    data.len(),
+                    want.join(", ")
+                )));
+            }
             values.push(Tensor::from_shape(shape, data).map_err(runtime)?.into());
         }
         let outputs = self.plan.run(values).map_err(runtime)?;
@@ -64,6 +85,11 @@ impl TractModel {
             .ok_or_else(|| runtime("the model returned no output"))?;
         let view = first.to_plain_array_view::<f32>().map_err(runtime)?;
         Ok(view.iter().copied().collect())
+    }
+
+    /// The graph's input names, in graph order.
+    pub fn input_names(&self) -> &[String] {
+        &self.inputs
     }
 
     /// Bytes of the model file.
@@ -126,6 +152,20 @@ impl TractModels {
             backend: NAME.to_string(),
             task,
         })
+    }
+
+    /// The loaded graph for a manifest task name (`quality`, `quality_encoder`, `quality_head`,
+    /// `classifier`).
+    pub fn by_task(&self, task: &str) -> Result<&TractModel, BackendError> {
+        match task {
+            "quality" => Self::model(&self.predictor, "quality"),
+            "quality_encoder" => Self::model(&self.encoder, "quality_encoder"),
+            "quality_head" => Self::model(&self.head, "quality_head"),
+            "classifier" => Self::model(&self.classifier, "classifier"),
+            other => Err(BackendError::Shape(format!(
+                "unknown task `{other}` (quality, quality_encoder, quality_head, classifier)"
+            ))),
+        }
     }
 
     /// Whether the split form (encoder + head) can run.

@@ -5,7 +5,9 @@
 //! a missing or bad model never throws: its task is unavailable (see `status()`) and quality
 //! predictions come from the heuristic, saying `source: "heuristic"`.
 
-use js_sys::{Array, ArrayBuffer, Map, Object, Reflect, Uint8Array, Uint8ClampedArray};
+use js_sys::{
+    Array, ArrayBuffer, Float32Array, Map, Object, Reflect, Uint8Array, Uint8ClampedArray,
+};
 use serde::Serialize;
 use vectune_core::backend::{Backend, MemoryUsage};
 use vectune_core::features;
@@ -279,6 +281,54 @@ impl Vectune {
         let image = ImageRef::new(rgba, width, height).map_err(js_error)?;
         let c = predict::classify(&self.manager, &image).map_err(|e| JsError::new(&e))?;
         to_js(&c)
+    }
+
+    /// Runs one loaded graph on raw tensors, as onnxruntime-web's `session.run` does (for
+    /// benchmarks and custom pipelines): `task` is `"quality"`, `"quality_encoder"`,
+    /// `"quality_head"` or `"classifier"`; `feeds` maps each graph input name to `{data:
+    /// Float32Array, shape: number[]}`. Returns the first output, flattened. No preprocessing:
+    /// the inputs must already be what the graph takes (see the manifest).
+    #[wasm_bindgen(js_name = runModel)]
+    pub fn run_model(
+        &self,
+        task: &str,
+        #[wasm_bindgen(
+            unchecked_param_type = "Record<string, { data: Float32Array; shape: number[] }>"
+        )]
+        feeds: JsValue,
+    ) -> Result<Float32Array, JsError> {
+        let model = self.manager.models().by_task(task).map_err(js_error)?;
+        if !feeds.is_object() {
+            return Err(JsError::new(
+                "feeds must be an object {inputName: {data: Float32Array, shape: number[]}}",
+            ));
+        }
+        let mut owned: Vec<(String, Vec<usize>, Vec<f32>)> = Vec::new();
+        for name in model.input_names() {
+            let feed = Reflect::get(&feeds, &JsValue::from_str(name)).unwrap_or_default();
+            if feed.is_undefined() || feed.is_null() {
+                return Err(JsError::new(&format!("feeds has no input `{name}`")));
+            }
+            let data = Reflect::get(&feed, &JsValue::from_str("data")).unwrap_or_default();
+            let data = data.dyn_ref::<Float32Array>().ok_or_else(|| {
+                JsError::new(&format!("feeds.{name}.data must be a Float32Array"))
+            })?;
+            let shape = Reflect::get(&feed, &JsValue::from_str("shape")).unwrap_or_default();
+            let shape = shape
+                .dyn_ref::<Array>()
+                .ok_or_else(|| JsError::new(&format!("feeds.{name}.shape must be an array")))?
+                .iter()
+                .map(|d| dimension(&d, &format!("feeds.{name}.shape[]")).map(|d| d as usize))
+                .collect::<Result<Vec<usize>, String>>()
+                .map_err(|e| JsError::new(&e))?;
+            owned.push((name.clone(), shape, data.to_vec()));
+        }
+        let refs: Vec<(&str, Vec<usize>, &[f32])> = owned
+            .iter()
+            .map(|(n, s, d)| (n.as_str(), s.clone(), d.as_slice()))
+            .collect();
+        let out = model.run(&refs).map_err(js_error)?;
+        Ok(Float32Array::from(out.as_slice()))
     }
 
     /// Suggested parameters for the logo: the smallest predicted SVG whose predicted SSIM reaches

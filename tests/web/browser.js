@@ -1,0 +1,69 @@
+// Shared by the Chromium tests: a static server for the repository root and a headless Chromium
+// (Debian's, driven by playwright-core). Tests skip without Chromium unless
+// VECTUNE_REQUIRE_BROWSER=1 (scripts/test.sh sets it).
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, sep } from 'node:path';
+
+import { root } from './fixtures.js';
+
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+export const haveBrowser = existsSync(CHROMIUM);
+if (!haveBrowser && process.env.VECTUNE_REQUIRE_BROWSER === '1') {
+  throw new Error(`Chromium not found at ${CHROMIUM} (VECTUNE_REQUIRE_BROWSER=1)`);
+}
+/** The `skip` option of a browser test. */
+export const skipWithoutBrowser = !haveBrowser && `no Chromium at ${CHROMIUM}`;
+
+const TYPES = {
+  '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm',
+  '.json': 'application/json', '.onnx': 'application/octet-stream', '.tar': 'application/x-tar',
+  '.png': 'image/png', '.css': 'text/css', '.svg': 'image/svg+xml',
+};
+
+/** A static server for the repository root on a free port (GET only, no path escapes). */
+export function serve() {
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    let file = join(root, path);
+    if (!file.startsWith(root) || path.split(sep).includes('..')) {
+      res.writeHead(403).end();
+      return;
+    }
+    if (file.endsWith('/')) file = join(file, 'index.html');
+    try {
+      const body = readFileSync(file);
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+/**
+ * Runs `body(page, baseUrl)` in a fresh headless Chromium with the repository served; closes
+ * everything afterwards. Uncaught page errors are collected in `page.errors`.
+ */
+export async function withPage(body) {
+  const { chromium } = await import('playwright-core');
+  const server = await serve();
+  const profile = mkdtempSync(join(tmpdir(), 'vectune-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await context.newPage();
+    page.errors = [];
+    page.on('pageerror', (e) => page.errors.push(e.message));
+    return await body(page, `http://127.0.0.1:${server.address().port}`);
+  } finally {
+    await context.close();
+    server.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
