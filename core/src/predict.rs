@@ -92,24 +92,40 @@ pub fn predict_params_with(
     if params.is_empty() {
         return Vec::new();
     }
-    let fallback = |reason: Option<String>| {
-        params
-            .iter()
-            .map(|p| heuristic_from(f, *p, reason.clone()))
-            .collect()
-    };
     let Some(path) = path else {
-        return fallback(None);
+        return heuristic_all(f, params, None);
     };
-    let tensor = match preprocess::preprocess(image.data(), image.width(), image.height()) {
-        Ok(t) => t,
-        Err(e) => return fallback(Some(e.to_string())),
-    };
-    let stats = preprocess::image_stats(f);
-    let result = quality_for_params(backend, path, &tensor, &stats, params)
+    if path == QualityPath::Split {
+        return match encode(backend, image, f) {
+            Ok(embedding) => predict_from_embedding(backend, f, &embedding, params),
+            Err(reason) => heuristic_all(f, params, Some(reason)),
+        };
+    }
+    let result = preprocess::preprocess(image.data(), image.width(), image.height())
         .map_err(|e| e.to_string())
+        .and_then(|tensor| {
+            let stats = preprocess::image_stats(f);
+            quality_for_params(backend, path, &tensor, &stats, params).map_err(|e| e.to_string())
+        })
         .and_then(|v| ssim_values(v, params.len()));
-    match result {
+    model_predictions(f, params, result)
+}
+
+/// The heuristic for every parameter set, with the reason the model did not answer (if any).
+fn heuristic_all(f: &Features, params: &[Params], reason: Option<String>) -> Vec<Prediction> {
+    params
+        .iter()
+        .map(|p| heuristic_from(f, *p, reason.clone()))
+        .collect()
+}
+
+/// Checked model values as predictions, or the heuristic with the reason.
+fn model_predictions(
+    f: &Features,
+    params: &[Params],
+    values: Result<Vec<f32>, String>,
+) -> Vec<Prediction> {
+    match values {
         Ok(values) => values
             .into_iter()
             .zip(params)
@@ -120,8 +136,41 @@ pub fn predict_params_with(
                 fallback: None,
             })
             .collect(),
-        Err(reason) => fallback(Some(reason)),
+        Err(reason) => heuristic_all(f, params, Some(reason)),
     }
+}
+
+/// The split form's first half: preprocesses `image` and encodes it with its statistics (from
+/// `f`, its features) into one embedding row. Callers that predict many times for one image
+/// (a slider in a page) keep the embedding and call [`predict_from_embedding`].
+pub fn encode(
+    backend: &dyn Backend,
+    image: &ImageRef<'_>,
+    f: &Features,
+) -> Result<Vec<f32>, String> {
+    let tensor = preprocess::preprocess(image.data(), image.width(), image.height())
+        .map_err(|e| e.to_string())?;
+    backend
+        .encode_images(&tensor, &preprocess::image_stats(f))
+        .map_err(|e| e.to_string())
+}
+
+/// The split form's second half: the head for each of `params` on one image's embedding (from
+/// [`encode`]); the heuristic (from `f`) with the reason should the head fail.
+pub fn predict_from_embedding(
+    backend: &dyn Backend,
+    f: &Features,
+    embedding: &[f32],
+    params: &[Params],
+) -> Vec<Prediction> {
+    if params.is_empty() {
+        return Vec::new();
+    }
+    let values = backend
+        .predict_head(&embedding.repeat(params.len()), &params_tensor(params))
+        .map_err(|e| e.to_string())
+        .and_then(|v| ssim_values(v, params.len()));
+    model_predictions(f, params, values)
 }
 
 /// Which form of the quality model runs.

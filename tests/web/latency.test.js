@@ -38,7 +38,8 @@ test('tract and onnxruntime-web: same outputs on the packaged models; latencies 
   console.log([
     `Chromium, one thread, median of ${result.runs} (${result.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? '?'}, onnxruntime-web ${result.ort_version}):`,
     ...rows,
-    `  whole predict on tract (features, preprocessing, encoder + head): ${result.tract_predict_ms.toFixed(2)} ms; suggest ${result.tract_suggest_ms.toFixed(1)} ms`,
+    `  whole predict on tract: new image (features, preprocessing, encoder + head) ${result.tract_predict_new_image_ms.toFixed(2)} ms, ` +
+      `same image, new parameters (head only) ${result.tract_predict_same_image_ms.toFixed(2)} ms; suggest ${result.tract_suggest_ms.toFixed(1)} ms`,
     `  .wasm gzip -9: vectune ${(result.wasm_gzip_bytes.vectune / 1e6).toFixed(2)} MB, onnxruntime-web ${(result.wasm_gzip_bytes['onnxruntime-web'] / 1e6).toFixed(2)} MB`,
   ].join('\n'));
 });

@@ -3,9 +3,12 @@
 //! head per parameter set) or the combined model predicts; without them, or should a model fail,
 //! the core's heuristic does, and every prediction says which source produced it.
 
+use core::cell::RefCell;
+
 use serde::Serialize;
 use serde::ser::SerializeMap;
 use vectune_core::backend::Backend;
+use vectune_core::features::{self, Features};
 
 use vectune_core::image::ImageRef;
 use vectune_core::manifest::LOGO_CLASSES;
@@ -26,6 +29,55 @@ pub fn predict_params(
     params: &[Params],
 ) -> Vec<Prediction> {
     core_predict::predict_params(manager.models(), core_path(manager), image, params)
+}
+
+/// The last image the split form encoded: its pixels, features and embedding.
+pub struct Encoded {
+    rgba: Vec<u8>,
+    width: u32,
+    height: u32,
+    features: Features,
+    embedding: Vec<f32>,
+}
+
+/// [`predict_params`] that remembers the last encoded image in `cache`: predicting again for the
+/// same pixels (a slider moving) runs only the head, not the features, preprocessing and encoder.
+/// The pixels are compared byte for byte, so a changed image is always encoded afresh.
+pub fn predict_params_cached(
+    manager: &ModelManager,
+    cache: &RefCell<Option<Encoded>>,
+    image: &ImageRef<'_>,
+    params: &[Params],
+) -> Vec<Prediction> {
+    if manager.quality_path() != QualityPath::Split || params.is_empty() {
+        return predict_params(manager, image, params);
+    }
+    let mut slot = cache.borrow_mut();
+    let hit = slot.as_ref().is_some_and(|e| {
+        e.width == image.width() && e.height == image.height() && e.rgba == image.data()
+    });
+    if !hit {
+        *slot = None;
+        let features = features::compute(image);
+        // On an encoder error the uncached path answers, with the heuristic and the reason.
+        let embedding = core_predict::encode(manager.models(), image, &features).ok();
+        *slot = embedding.map(|embedding| Encoded {
+            rgba: image.data().to_vec(),
+            width: image.width(),
+            height: image.height(),
+            features,
+            embedding,
+        });
+    }
+    match slot.as_ref() {
+        Some(e) => core_predict::predict_from_embedding(
+            manager.models(),
+            &e.features,
+            &e.embedding,
+            params,
+        ),
+        None => predict_params(manager, image, params),
+    }
 }
 
 /// The core's form of the manager's quality path (`None`: the heuristic).
@@ -175,6 +227,30 @@ mod tests {
         let s = suggest(&ModelManager::empty(), &image, 0.9).unwrap();
         assert_eq!((s.start_from, s.source), ("defaults", Source::Heuristic));
         assert_eq!(s.class, None);
+    }
+
+    #[test]
+    fn the_cached_encoding_gives_the_uncached_answers_and_follows_a_changed_image() {
+        let m = load_fixture_models();
+        let (rgba, w, h) = logo();
+        let image = ImageRef::new(&rgba, w, h).unwrap();
+        let params = reference_params(&reference());
+        let cache = RefCell::new(None);
+        let fresh = predict_params(&m, &image, &params);
+        assert_eq!(predict_params_cached(&m, &cache, &image, &params), fresh);
+        assert!(cache.borrow().is_some());
+        // Again from the cache: the same answers.
+        assert_eq!(predict_params_cached(&m, &cache, &image, &params), fresh);
+        // One pixel changed: encoded afresh, as an uncached call would.
+        let mut other = rgba.clone();
+        other[0] = other[0].wrapping_add(128);
+        other[3] = 255;
+        let changed = ImageRef::new(&other, w, h).unwrap();
+        assert_eq!(
+            predict_params_cached(&m, &cache, &changed, &params),
+            predict_params(&m, &changed, &params)
+        );
+        assert_eq!(cache.borrow().as_ref().unwrap().rgba, other);
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! a missing or bad model never throws: its task is unavailable (see `status()`) and quality
 //! predictions come from the heuristic, saying `source: "heuristic"`.
 
+use core::cell::RefCell;
+
 use js_sys::{
     Array, ArrayBuffer, Float32Array, Map, Object, Reflect, Uint8Array, Uint8ClampedArray,
 };
@@ -19,12 +21,14 @@ use wasm_bindgen::prelude::*;
 use crate::backend::NAME;
 use crate::error::{js_error, to_js};
 use crate::manager::{ModelManager, ModelReport, QualityPath};
-use crate::predict::{self, Prediction};
+use crate::predict::{self, Encoded, Prediction};
 
 /// vectune with its models loaded (or none: then quality comes from the heuristic).
 #[wasm_bindgen]
 pub struct Vectune {
     manager: ModelManager,
+    /// The last image the split form encoded (`predict`, `predictParams`).
+    encoded: RefCell<Option<Encoded>>,
 }
 
 #[derive(Serialize)]
@@ -141,6 +145,7 @@ impl Vectune {
         if manifest.is_undefined() || manifest.is_null() {
             return Ok(Vectune {
                 manager: ModelManager::empty(),
+                encoded: RefCell::default(),
             });
         }
         let text = manifest_text(&manifest)?;
@@ -173,11 +178,15 @@ impl Vectune {
                 )
             })
         });
-        Ok(Vectune { manager })
+        Ok(Vectune {
+            manager,
+            encoded: RefCell::default(),
+        })
     }
 
     /// Predicted SSIM for an RGBA8 image and one parameter object:
-    /// `{ssim, source: "model"|"heuristic", params, fallback?}`.
+    /// `{ssim, source: "model"|"heuristic", params, fallback?}`. The last image's encoding is
+    /// kept: calling again with the same pixels (a slider moving) runs only the model's head.
     #[wasm_bindgen(unchecked_return_type = "Prediction")]
     pub fn predict(
         &self,
@@ -188,7 +197,8 @@ impl Vectune {
     ) -> Result<JsValue, JsError> {
         let image = ImageRef::new(rgba, width, height).map_err(js_error)?;
         let params = crate::params::parse(params)?;
-        let mut out = predict::predict_params(&self.manager, &image, &[params]);
+        let mut out =
+            predict::predict_params_cached(&self.manager, &self.encoded, &image, &[params]);
         to_js(&out.pop())
     }
 
@@ -204,7 +214,12 @@ impl Vectune {
     ) -> Result<JsValue, JsError> {
         let image = ImageRef::new(rgba, width, height).map_err(js_error)?;
         let params = params_list(&params)?;
-        to_js(&predict::predict_params(&self.manager, &image, &params))
+        to_js(&predict::predict_params_cached(
+            &self.manager,
+            &self.encoded,
+            &image,
+            &params,
+        ))
     }
 
     /// Predictions for many `{rgba, width, height, params}` items, in order. An item that is

@@ -94,7 +94,20 @@ async function main() {
   // What a page calls: the whole prediction (features, preprocessing, encoder + head) on tract.
   const png = new Uint8Array(await (await fetch(new URL('../../fixtures/golden/logo.png', import.meta.url))).arrayBuffer());
   const { rgba, width, height } = decodeImage(png);
-  result.tract_predict_ms = await time(() => vectune.predict(rgba, width, height, { color_precision: 4 }));
+  // A new image each call (two alternating copies: the encoding cache never hits) ...
+  const other = rgba.slice();
+  other[0] ^= 0x80;
+  let flip = false;
+  result.tract_predict_new_image_ms = await time(() => {
+    flip = !flip;
+    return vectune.predict(flip ? rgba : other, width, height, { color_precision: 4 });
+  });
+  // ... and the same image with changing parameters (a slider moving: only the head runs).
+  let cp = 1;
+  result.tract_predict_same_image_ms = await time(() => {
+    cp = (cp % 8) + 1;
+    return vectune.predict(rgba, width, height, { color_precision: cp });
+  });
   result.tract_suggest_ms = await time(() => vectune.suggest(rgba, width, height));
   window.latency = result;
   out.textContent = JSON.stringify(result, null, 1);
