@@ -44,6 +44,19 @@ test('demo page: upload the golden logo, move a slider, prediction equals native
     await ready();
     ssim = await shown();
     assert.ok(Math.abs(ssim - ref.ssim[1]) <= TOLERANCE, `after the sliders: ${ssim} vs native ${ref.ssim[1]}`);
+    // Suggest: the sliders move to the suggestion and the prediction shown is its predicted SSIM.
+    await page.click('#suggest');
+    await page.waitForFunction(() => document.getElementById('suggestion').dataset.json !== undefined);
+    await ready();
+    const suggestion = JSON.parse(await page.getAttribute('#suggestion', 'data-json'));
+    assert.equal(suggestion.source, 'model');
+    assert.equal(suggestion.start_from, 'defaults', 'the fixtures have no correlation file');
+    for (const [name, value] of Object.entries(suggestion.params)) {
+      assert.equal(Number(await page.inputValue(`#p-${name}`)), value, name);
+    }
+    ssim = await shown();
+    assert.ok(Math.abs(ssim - suggestion.predicted_ssim) <= 1e-6, `${ssim} vs suggested ${suggestion.predicted_ssim}`);
+    assert.match(await page.textContent('#suggestion'), /the target 0.95: predicted/);
     mkdirSync(join(root, 'target'), { recursive: true });
     await page.screenshot({ path: join(root, 'target', 'web-demo.png'), fullPage: true });
 

@@ -1,4 +1,5 @@
-// The demo page: drop a logo, move the eight parameter sliders, see the predicted SSIM live.
+// The demo page: drop a logo, move the eight parameter sliders, see the predicted SSIM live, or
+// let the suggester move them.
 // All work happens in a VectuneWorker (the page never blocks); predictions are debounced and only
 // the latest answer is shown. Models: `?models=<url>` (default ../../models/); without a manifest
 // there, the heuristic predicts and the page says so.
@@ -32,12 +33,44 @@ function buildSliders(schema) {
     schedule();
   });
   $('reset').addEventListener('click', () => {
-    for (const s of schema) {
-      $(`p-${s.name}`).value = s.default;
-      $(`v-${s.name}`).textContent = s.default;
-    }
+    setSliders(Object.fromEntries(schema.map((s) => [s.name, s.default])));
     schedule();
   });
+  $('suggest').addEventListener('click', suggest);
+}
+
+function setSliders(values) {
+  for (const s of state.schema) {
+    $(`p-${s.name}`).value = values[s.name];
+    $(`v-${s.name}`).textContent = values[s.name];
+  }
+}
+
+/** Asks the worker for parameters reaching the target SSIM with the smallest SVG, moves the
+ * sliders there and predicts (the same model, so the shown SSIM is the suggestion's). */
+async function suggest() {
+  if (!state.image) return;
+  const target = Number($('target').value);
+  const { rgba, width, height } = state.image;
+  const button = $('suggest');
+  button.disabled = true;
+  document.body.dataset.state = 'suggesting';
+  try {
+    const s = await worker.suggest(rgba, width, height, target);
+    setSliders(s.params);
+    const size = s.predicted_svg_bytes ? `, SVG ≈ ${Math.round(s.predicted_svg_bytes / 100) / 10} kB` : '';
+    $('suggestion').textContent = `${s.met_target ? 'Reaches' : 'Best found, below'} the target ${target}: ` +
+      `predicted ${s.predicted_ssim.toFixed(4)}${size} (${s.candidates} sets scored, start: ${s.start_from}` +
+      `${s.class ? `, ${s.class}` : ''}, source: ${s.source})`;
+    $('suggestion').dataset.json = JSON.stringify(s);
+    showError();
+    schedule();
+  } catch (err) {
+    showError(err.message);
+    document.body.dataset.state = 'ready';
+  } finally {
+    button.disabled = !state.image;
+  }
 }
 
 function schedule() {
@@ -100,6 +133,8 @@ async function open(file) {
     const image = await worker.decodeImage(new Uint8Array(await file.arrayBuffer()));
     state.image = image;
     showPreview(image);
+    $('suggest').disabled = false;
+    $('suggestion').textContent = '';
     $('hint').textContent = `${file.name}: ${image.width}×${image.height}`;
     showError();
     worker.classify(image.rgba, image.width, image.height).then(showClasses, (err) => showClasses(err.message));
@@ -107,6 +142,7 @@ async function open(file) {
   } catch (err) {
     state.image = null;
     state.latest++;
+    $('suggest').disabled = true;
     $('result').textContent = '–';
     delete $('ssim').dataset.value;
     showError(`${file.name}: ${err.message}`);
