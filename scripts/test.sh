@@ -39,6 +39,8 @@ cargo clippy --workspace --all-targets "${TORCH[@]}" -- -D warnings
 # cfg(wasm32) block, and it is compiled for wasm32 by the browser step (a separate wasm32 clippy of it
 # re-checks all of tract: ~5 min of CI for one block).
 cargo clippy -p vectune-core --target wasm32-unknown-unknown -- -D warnings
+# The VTracer module (web/trace) and the instrument it measures with, without the dataset builder.
+cargo clippy -p vectune-trace --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p vectune-core --no-default-features --target thumbv7m-none-eabi -- -D warnings
 
 step "no_std proof: vectune-core for thumbv7m-none-eabi"

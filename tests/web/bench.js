@@ -1,9 +1,10 @@
 // Latency of the wasm build in Node on the fixture models (a benchmark, not a test: numbers vary
 // with the machine). Run after ./scripts/build-web.sh:  node tests/web/bench.js [runs]
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
-import { init, Vectune } from '../../web/pkg/index.js';
-import { logo, manifestText, modelBytes, reference } from './fixtures.js';
+import { decodeImage, init, loadTracer, Vectune } from '../../web/pkg/index.js';
+import { logo, logoPath, manifestText, modelBytes, reference, root } from './fixtures.js';
 
 const runs = Number(process.argv[2] ?? 30);
 const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -45,3 +46,17 @@ time('predict (combined model, 1 parameter set)', () => combined.predict(rgba, w
 
 const maxDiff = Math.max(...v.predictParams(rgba, width, height, ref.params).map((p, i) => Math.abs(p.ssim - ref.ssim[i])));
 console.log(`max |wasm - ONNX Runtime reference| over ${ref.params.length} sets: ${maxDiff.toExponential(2)}`);
+
+// The VTracer module (loaded lazily): load once, then trace + render + SSIM per call.
+t = performance.now();
+const tracer = await loadTracer();
+console.log(`${'loadTracer (import, compile, instantiate)'.padEnd(44)} ${(performance.now() - t).toFixed(0)} ms`);
+for (const [label, path] of [
+  ['golden logo', logoPath],
+  ['eval logo', `${root}models/data/eval/images/devicon-ballerina-line-wordmark-296.png`],
+]) {
+  const img = decodeImage(readFileSync(path));
+  const vtracerMs = [];
+  time(`trace, ${label} ${img.width}x${img.height}`, () => vtracerMs.push(tracer.trace(img.rgba, img.width, img.height, {}).traceMs));
+  console.log(`${'  of which VTracer'.padEnd(44)} median ${median(vtracerMs).toFixed(2)} ms`);
+}

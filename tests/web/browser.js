@@ -22,13 +22,19 @@ const TYPES = {
   '.png': 'image/png', '.css': 'text/css', '.svg': 'image/svg+xml',
 };
 
-/** A static server for the repository root on a free port (GET only, no path escapes). */
+/** A static server for the repository root on a free port (GET only, no path escapes). It records
+ * the paths asked for in `server.requested`, and answers 503 for those matching `server.failing`. */
 export function serve() {
   const server = createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    server.requested.push(path);
     let file = join(root, path);
     if (!file.startsWith(root) || path.split(sep).includes('..')) {
       res.writeHead(403).end();
+      return;
+    }
+    if (server.failing?.test(path)) {
+      res.writeHead(503).end();
       return;
     }
     if (file.endsWith('/')) file = join(file, 'index.html');
@@ -39,14 +45,15 @@ export function serve() {
       res.writeHead(404).end();
     }
   });
+  server.requested = [];
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
 /**
- * Runs `body(page, baseUrl)` in a fresh headless Chromium with the repository served; closes
- * everything afterwards. Uncaught page errors are collected in `page.errors`.
+ * Runs `body({ context, server, base })` with the repository served and a fresh headless
+ * Chromium (`base`: the server's URL); closes everything afterwards.
  */
-export async function withPage(body) {
+export async function withBrowser(body) {
   const { chromium } = await import('playwright-core');
   const server = await serve();
   const profile = mkdtempSync(join(tmpdir(), 'vectune-chromium-'));
@@ -57,13 +64,21 @@ export async function withPage(body) {
       '--disable-component-update', '--disable-sync'],
   });
   try {
-    const page = await context.newPage();
-    page.errors = [];
-    page.on('pageerror', (e) => page.errors.push(e.message));
-    return await body(page, `http://127.0.0.1:${server.address().port}`);
+    return await body({ context, server, base: `http://127.0.0.1:${server.address().port}` });
   } finally {
     await context.close();
     server.close();
     rmSync(profile, { recursive: true, force: true });
   }
+}
+
+/** Runs `body(page, base)` on one new page (see `withBrowser`); uncaught page errors are collected
+ * in `page.errors`. */
+export function withPage(body) {
+  return withBrowser(async ({ context, base }) => {
+    const page = await context.newPage();
+    page.errors = [];
+    page.on('pageerror', (e) => page.errors.push(e.message));
+    return body(page, base);
+  });
 }

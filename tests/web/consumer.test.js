@@ -1,5 +1,6 @@
 // The npm package as a consumer gets it: `npm pack`, install the tarball into a fresh project,
-// import `vectune` by name, and predict in Node from the fixture models' directory.
+// import `vectune` by name, predict in Node from the fixture models' directory, and trace with the
+// VTracer module the package ships (loaded lazily).
 // Run after ./scripts/build-web.sh:  node --test tests/web/
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { loadTracer } from '../../web/pkg/index.js';
 import { TOLERANCE, logo, modelsDir, reference, root } from './fixtures.js';
 
-test('npm pack, install the tarball in a new project, import and predict', () => {
+test('npm pack, install the tarball in a new project, import, predict and trace', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vectune-consumer-'));
   try {
     const npm = (...args) => execFileSync('npm', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -19,7 +21,8 @@ test('npm pack, install the tarball in a new project, import and predict', () =>
       execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: root, encoding: 'utf8' }),
     );
     const files = packed.files.map((f) => f.path);
-    for (const f of ['web/pkg/index.js', 'web/pkg/index.d.ts', 'web/pkg/worker.js', 'web/pkg/vectune_web.js', 'web/pkg/vectune_web_bg.wasm']) {
+    for (const f of ['web/pkg/index.js', 'web/pkg/index.d.ts', 'web/pkg/worker.js', 'web/pkg/vectune_web.js', 'web/pkg/vectune_web_bg.wasm',
+      'web/pkg/trace/vectune_trace.js', 'web/pkg/trace/vectune_trace.d.ts', 'web/pkg/trace/vectune_trace_bg.wasm']) {
       assert.ok(files.includes(f), `${f} is packed (${files.join(', ')})`);
     }
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
@@ -28,12 +31,13 @@ test('npm pack, install the tarball in a new project, import and predict', () =>
     const { rgba, width, height } = logo();
     writeFileSync(
       join(dir, 'main.js'),
-      `import { init, Vectune, paramSchema } from 'vectune';
+      `import { init, loadTracer, Vectune, paramSchema } from 'vectune';
 await init();
 const v = await Vectune.fromUrl(${JSON.stringify(fileURLToPath(modelsDir))});
 const rgba = new Uint8Array(${JSON.stringify(Array.from(rgba))});
 const p = v.predict(rgba, ${width}, ${height}, ${JSON.stringify(ref.params[0])});
-console.log(JSON.stringify({ params: paramSchema().length, status: v.status().quality, p }));
+const t = (await loadTracer()).trace(rgba, ${width}, ${height}, ${JSON.stringify(ref.params[0])});
+console.log(JSON.stringify({ params: paramSchema().length, status: v.status().quality, p, traced: { ssim: t.ssim, svg: t.svg } }));
 `,
     );
     const out = JSON.parse(execFileSync('node', ['main.js'], { cwd: dir, encoding: 'utf8' }));
@@ -41,6 +45,9 @@ console.log(JSON.stringify({ params: paramSchema().length, status: v.status().qu
     assert.equal(out.status, 'split');
     assert.equal(out.p.source, 'model');
     assert.ok(Math.abs(out.p.ssim - ref.ssim[0]) <= TOLERANCE, `${out.p.ssim} vs ${ref.ssim[0]}`);
+    // The VTracer module ships in the package and loads lazily there: the same SVG and SSIM as here.
+    const local = (await loadTracer()).trace(rgba, width, height, ref.params[0]);
+    assert.deepEqual(out.traced, { ssim: local.ssim, svg: local.svg });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,18 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { init, Vectune, decodeImage } from '../../web/pkg/index.js';
-import { TOLERANCE, modelsDir, root } from './fixtures.js';
+import { TOLERANCE, haveNativeBin as haveBin, logoPath, modelsDir, nativeBin as bin, root } from './fixtures.js';
 
-const bin = process.env.VECTUNE_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(root, 'target'), 'debug', 'vectune');
-const haveBin = existsSync(bin);
-if (!haveBin && process.env.VECTUNE_REQUIRE_NATIVE === '1') throw new Error(`no native CLI at ${bin}`);
-
-const logoPath = fileURLToPath(new URL('../fixtures/golden/logo.png', import.meta.url));
 const sets = [
   {},
   { color_precision: 4 },

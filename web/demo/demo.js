@@ -4,6 +4,7 @@
 // the latest answer is shown. Models: `?models=<url>` (default ../../models/); without a manifest
 // there, the heuristic predicts and the page says so.
 import { VectuneWorker } from '../pkg/index.js';
+import { attachPreview } from './preview.js';
 
 const $ = (id) => document.getElementById(id);
 const DEBOUNCE_MS = 120;
@@ -137,12 +138,14 @@ async function open(file) {
     $('suggestion').textContent = '';
     $('hint').textContent = `${file.name}: ${image.width}×${image.height}`;
     showError();
+    preview.setImage(image, file.name);
     worker.classify(image.rgba, image.width, image.height).then(showClasses, (err) => showClasses(err.message));
     await predict();
   } catch (err) {
     state.image = null;
     state.latest++;
     $('suggest').disabled = true;
+    preview.clear();
     $('result').textContent = '–';
     delete $('ssim').dataset.value;
     showError(`${file.name}: ${err.message}`);
@@ -182,6 +185,7 @@ try {
 }
 state.schema = await worker.paramSchema();
 buildSliders(state.schema);
+const preview = attachPreview(worker);
 wireInput();
 $('status').textContent = describe(worker.loaded, note);
 if (!worker.loaded.classifier) showClasses('no classifier model loaded');

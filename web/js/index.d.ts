@@ -2,10 +2,22 @@
 // WebAssembly module come from wasm-bindgen's generated vectune_web.d.ts.
 import type { Vectune, Status, Prediction, ParamsInput, BatchItem, BatchAnswer, Classification, Suggestion, Features, Rgba, DecodedImage, ParamSpec } from './vectune_web.js';
 
+import type { Trace } from './trace/vectune_trace.js';
+
 export * from './vectune_web.js';
+export type { Trace } from './trace/vectune_trace.js';
 
 /** Loads the .wasm once (fetch in browsers, the file system in Node); later calls share it. */
 export declare function init(module?: BufferSource | WebAssembly.Module | URL | string | Response): Promise<unknown>;
+
+/** The VTracer module (a second .wasm), loaded by `loadTracer`. */
+export interface Tracer {
+  /** VTracer's SVG of an RGBA8 image and its actual SSIM (as `vectune measure`); throws on bad input. */
+  trace(rgba: Rgba, width: number, height: number, params?: ParamsInput): Trace;
+}
+
+/** Imports the VTracer module on first call; later calls share it. A failed load rejects and may be retried. */
+export declare function loadTracer(module?: BufferSource | WebAssembly.Module | URL | string | Response): Promise<Tracer>;
 
 declare module './vectune_web.js' {
   namespace Vectune {
@@ -32,5 +44,7 @@ export declare class VectuneWorker {
   /** `decodeImage` in the worker (the pixels come back to the page). */
   decodeImage(bytes: Uint8Array): Promise<DecodedImage>;
   paramSchema(): Promise<ParamSpec[]>;
+  /** `loadTracer()` then `trace` in the worker: the VTracer module is loaded there on first use. */
+  trace(rgba: Rgba, width: number, height: number, params?: ParamsInput): Promise<Trace>;
   terminate(): void;
 }

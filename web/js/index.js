@@ -2,8 +2,9 @@
 //
 // The wasm-bindgen module (`vectune_web.js`, built by scripts/build-web.sh) does the work; this
 // file adds what JS does best: loading the .wasm (fetch in browsers, the file system in Node),
-// `Vectune.fromUrl` (fetch manifest.json and the model files), and `VectuneWorker` (a Vectune in a
-// Web Worker behind promises, see worker.js).
+// `Vectune.fromUrl` (fetch manifest.json and the model files), `VectuneWorker` (a Vectune in a
+// Web Worker behind promises, see worker.js), and `loadTracer` (VTracer itself, a second module in
+// trace/, imported only when first asked for).
 
 import wasmInit, {
   initSync,
@@ -68,6 +69,29 @@ export function init(module) {
  * backends and are not fetched. */
 const BROWSER_FORMATS = new Set(['nnef', 'json']);
 
+let tracer;
+
+/**
+ * Loads the VTracer module (trace/, built from web/trace) on first call; later calls return the
+ * same promise. Resolves to `{ trace }`: `trace(rgba, width, height, params)` returns
+ * VTracer's SVG and its actual SSIM, as `vectune measure` computes it. A failed load (e.g. offline
+ * before the first call) rejects with an Error saying so, and may be retried.
+ * `module` may be the .wasm's bytes, a `WebAssembly.Module`, a URL or a `Response`.
+ */
+export function loadTracer(module) {
+  tracer ??= (async () => {
+    const glue = await import('./trace/vectune_trace.js');
+    const url = new URL('./trace/vectune_trace_bg.wasm', import.meta.url);
+    const source = module ?? (url.protocol === 'file:' ? await readBytes(url) : url);
+    await glue.default({ module_or_path: source });
+    return { trace: glue.trace };
+  })().catch((err) => {
+    tracer = undefined;
+    throw new Error(`cannot load the VTracer module: ${err?.message ?? err}`, { cause: err });
+  });
+  return tracer;
+}
+
 /**
  * Fetches `manifest.json` from `baseUrl` (a directory URL, or a path under Node), validates it,
  * fetches every model file the browser uses (formats `nnef` and `json`) in parallel and returns a
@@ -100,7 +124,7 @@ Vectune.fromUrl = async function fromUrl(baseUrl, options = {}) {
 /** The methods a `VectuneWorker` forwards (see worker.js). */
 const WORKER_METHODS = [
   'predict', 'predictParams', 'predictBatch', 'classify', 'suggest', 'heuristic', 'features', 'status', 'version',
-  'decodeImage', 'paramSchema',
+  'decodeImage', 'paramSchema', 'trace',
 ];
 
 /**

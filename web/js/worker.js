@@ -1,7 +1,7 @@
 // The Web Worker side of `VectuneWorker` (index.js): one Vectune per worker. Messages are
 // `{id, method, args}`; answers `{id, result}` or `{id, error}` (the Error's message).
 
-import { init, Vectune, decodeImage, paramSchema } from './index.js';
+import { init, Vectune, decodeImage, loadTracer, paramSchema } from './index.js';
 
 const METHODS = new Set(['predict', 'predictParams', 'predictBatch', 'classify', 'suggest', 'heuristic', 'features', 'status', 'version']);
 // Free functions, answered without a loaded Vectune.
@@ -16,6 +16,9 @@ self.onmessage = async (event) => {
       await init();
       vectune = args[0] == null ? new Vectune() : await Vectune.fromUrl(args[0]);
       result = vectune.status();
+    } else if (method === 'trace') {
+      // VTracer's module is imported here on the first trace only.
+      result = (await loadTracer()).trace(...args);
     } else if (Object.hasOwn(FUNCTIONS, method)) {
       await init();
       result = FUNCTIONS[method](...args);

@@ -11,19 +11,28 @@
 //!    own resolution, averaged over the pixels whose window lies inside the image (as scikit-image).
 //!
 //! [`measure`] runs all four and reports `{ ssim, svg_bytes, path_count, vectorize_ms }`.
-//! The [`synth`], [`sources`] and [`dataset`] modules build the training and evaluation data;
-//! [`metrics`] scores predictions against labels and [`calibrate`] fits the core's heuristic.
+//! With the default feature `dataset`, the `synth`, `sources` and `dataset` modules build the
+//! training and evaluation data, `metrics` scores predictions against labels and `calibrate` fits
+//! the core's heuristic; without it the instrument alone builds for wasm32-unknown-unknown (the
+//! browser's VTracer preview, `web/trace`).
 
+#[cfg(feature = "dataset")]
 pub mod calibrate;
+#[cfg(feature = "dataset")]
 pub mod dataset;
 pub mod error;
 pub mod measure;
+#[cfg(feature = "dataset")]
 pub mod metrics;
 pub mod render;
+#[cfg(feature = "dataset")]
 pub mod sources;
 pub mod ssim;
+#[cfg(feature = "dataset")]
 pub mod synth;
 pub mod vectorize;
 
 pub use error::TruthError;
-pub use measure::{Measurement, measure};
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub use measure::measure;
+pub use measure::{Measurement, measure_with_clock};

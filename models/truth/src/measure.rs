@@ -1,7 +1,5 @@
 //! One measurement: flatten -> vectorize -> render -> SSIM, the definition of what vectune predicts.
 
-use std::time::Instant;
-
 use serde::{Deserialize, Serialize};
 use vectune_core::{image::ImageRef, params::Params};
 
@@ -22,6 +20,7 @@ pub struct Measurement {
 }
 
 /// Measures `image` with `params`; `item` names the image in errors.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub fn measure(
     image: &ImageRef<'_>,
     params: &Params,
@@ -32,17 +31,34 @@ pub fn measure(
 }
 
 /// [`measure`], also returning the SVG.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub fn measure_with_svg(
     image: &ImageRef<'_>,
     params: &Params,
     renderer: &Renderer,
     item: &str,
 ) -> Result<(Measurement, String), TruthError> {
+    let start = std::time::Instant::now();
+    measure_with_clock(image, params, renderer, item, || {
+        start.elapsed().as_secs_f64() * 1e3
+    })
+}
+
+/// [`measure_with_svg`] timed by the caller's clock `now_ms` (any origin, milliseconds):
+/// `std::time::Instant` panics on wasm32-unknown-unknown, where the browser passes
+/// `performance.now()`.
+pub fn measure_with_clock(
+    image: &ImageRef<'_>,
+    params: &Params,
+    renderer: &Renderer,
+    item: &str,
+    now_ms: impl Fn() -> f64,
+) -> Result<(Measurement, String), TruthError> {
     let (w, h) = (image.width(), image.height());
     let flat = flatten_on_white(image.data());
-    let start = Instant::now();
+    let start = now_ms();
     let svg = vectorize::vectorize_flat(&flat, w, h, params, item)?;
-    let vectorize_ms = start.elapsed().as_secs_f64() * 1e3;
+    let vectorize_ms = now_ms() - start;
     let rendered = renderer.render(&svg, w, h, Background::White, item)?;
     let ssim = ssim::ssim(&flat, &rendered.pixels, w, h, item)?;
     Ok((

@@ -1,7 +1,9 @@
-//! SVG -> RGBA8 with resvg, onto white (or transparent), at a chosen size. Text is rendered with
-//! the DejaVu fonts shipped in `models/truth/fonts/` (free licence, `LICENSE-DejaVu.txt`); system
-//! fonts are never consulted, so renderings are the same on every machine.
+//! SVG -> RGBA8 with resvg, onto white (or transparent), at a chosen size. With the feature `text`
+//! (part of `dataset`), text is rendered with the DejaVu fonts shipped in `models/truth/fonts/`
+//! (free licence, `LICENSE-DejaVu.txt`); system fonts are never consulted, so renderings are the
+//! same on every machine. Without it, `<text>` is skipped: VTracer's SVGs have none.
 
+#[cfg(feature = "text")]
 use std::sync::Arc;
 
 use resvg::{tiny_skia, usvg};
@@ -9,7 +11,9 @@ use resvg::{tiny_skia, usvg};
 use crate::TruthError;
 
 /// The fonts text is rendered with; the family names to use in generated SVG.
+#[cfg(feature = "text")]
 pub const FONT_FAMILIES: [&str; 3] = ["DejaVu Sans", "DejaVu Serif", "DejaVu Sans Mono"];
+#[cfg(feature = "text")]
 const FONTS: [&[u8]; 3] = [
     include_bytes!("../fonts/DejaVuSans-Bold.ttf"),
     include_bytes!("../fonts/DejaVuSerif-Bold.ttf"),
@@ -39,6 +43,7 @@ pub struct Rgba {
 /// A reusable renderer (font database loaded once; cheap to share across threads).
 #[derive(Clone)]
 pub struct Renderer {
+    #[cfg(feature = "text")]
     fontdb: Arc<usvg::fontdb::Database>,
 }
 
@@ -49,28 +54,40 @@ impl Default for Renderer {
 }
 
 impl Renderer {
-    /// Loads the shipped fonts.
+    /// Loads the shipped fonts (with the feature `text`).
     pub fn new() -> Renderer {
-        let mut db = usvg::fontdb::Database::new();
-        for f in FONTS {
-            db.load_font_data(f.to_vec());
+        #[cfg(feature = "text")]
+        {
+            let mut db = usvg::fontdb::Database::new();
+            for f in FONTS {
+                db.load_font_data(f.to_vec());
+            }
+            db.set_sans_serif_family(FONT_FAMILIES[0]);
+            db.set_serif_family(FONT_FAMILIES[1]);
+            db.set_monospace_family(FONT_FAMILIES[2]);
+            Renderer {
+                fontdb: Arc::new(db),
+            }
         }
-        db.set_sans_serif_family(FONT_FAMILIES[0]);
-        db.set_serif_family(FONT_FAMILIES[1]);
-        db.set_monospace_family(FONT_FAMILIES[2]);
-        Renderer {
-            fontdb: Arc::new(db),
-        }
+        #[cfg(not(feature = "text"))]
+        Renderer {}
     }
 
-    /// Parses an SVG document.
-    pub fn parse(&self, svg: &str, item: &str) -> Result<usvg::Tree, TruthError> {
-        let options = usvg::Options {
+    /// usvg's options: the shipped fonts when text is rendered, usvg's defaults otherwise.
+    fn options(&self) -> usvg::Options<'static> {
+        #[cfg(feature = "text")]
+        return usvg::Options {
             fontdb: self.fontdb.clone(),
             font_family: FONT_FAMILIES[0].to_string(),
             ..usvg::Options::default()
         };
-        usvg::Tree::from_str(svg, &options).map_err(|e| TruthError::Render {
+        #[cfg(not(feature = "text"))]
+        usvg::Options::default()
+    }
+
+    /// Parses an SVG document.
+    pub fn parse(&self, svg: &str, item: &str) -> Result<usvg::Tree, TruthError> {
+        usvg::Tree::from_str(svg, &self.options()).map_err(|e| TruthError::Render {
             item: item.to_string(),
             reason: e.to_string(),
         })
@@ -159,6 +176,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(feature = "text")]
     fn renders_shapes_and_text_at_size() {
         let r = Renderer::new();
         let svg = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 50">

@@ -1,6 +1,6 @@
 // Type-checked, never run (tests/web/types.test.js runs tsc on it): the package's types as a
 // TypeScript consumer uses them, imported by the package's own name.
-import { init, Vectune, VectuneWorker, decodeImage, paramSchema, type Prediction, type Status } from 'vectune';
+import { init, loadTracer, Vectune, VectuneWorker, decodeImage, paramSchema, type Prediction, type Status, type Trace } from 'vectune';
 
 await init();
 const v: Vectune = await Vectune.fromUrl('/models/');
@@ -18,6 +18,10 @@ const gradient: number = c.probabilities.gradient;
 const worker = await VectuneWorker.create('/models/');
 const viaWorker: Prediction = await worker.predict(img.rgba, 1, 1);
 const name: string = paramSchema()[0].name;
+const tracer = await loadTracer();
+const traced: Trace = tracer.trace(img.rgba, img.width, img.height, { filter_speckle: 8 });
+const svg: string = traced.svg;
+const actual: number = (await worker.trace(img.rgba, 1, 1)).ssim + traced.params.color_precision;
 // @ts-expect-error: not a parameter name
 v.predict(img.rgba, 1, 1, { colour_precision: 4 });
-console.log(total, many, ssim, cls, gradient, viaWorker, name);
+console.log(total, many, ssim, cls, gradient, viaWorker, name, svg, actual);
