@@ -22,14 +22,15 @@ const TYPES = {
   '.png': 'image/png', '.css': 'text/css', '.svg': 'image/svg+xml',
 };
 
-/** A static server for the repository root on a free port (GET only, no path escapes). It records
- * the paths asked for in `server.requested`, and answers 503 for those matching `server.failing`. */
-export function serve() {
+/** A static server for `dir` (default: the repository root) on a free port (GET only, no path
+ * escapes). It records the paths asked for in `server.requested`, and answers 503 for those
+ * matching `server.failing`. */
+export function serve(dir = root) {
   const server = createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
     server.requested.push(path);
-    let file = join(root, path);
-    if (!file.startsWith(root) || path.split(sep).includes('..')) {
+    let file = join(dir, path);
+    if (!file.startsWith(dir) || path.split(sep).includes('..')) {
       res.writeHead(403).end();
       return;
     }
@@ -50,12 +51,12 @@ export function serve() {
 }
 
 /**
- * Runs `body({ context, server, base })` with the repository served and a fresh headless
- * Chromium (`base`: the server's URL); closes everything afterwards.
+ * Runs `body({ context, server, base })` with `dir` (default: the repository) served and a fresh
+ * headless Chromium (`base`: the server's URL); closes everything afterwards.
  */
-export async function withBrowser(body) {
+export async function withBrowser(body, dir = root) {
   const { chromium } = await import('playwright-core');
-  const server = await serve();
+  const server = await serve(dir);
   const profile = mkdtempSync(join(tmpdir(), 'vectune-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -74,11 +75,11 @@ export async function withBrowser(body) {
 
 /** Runs `body(page, base)` on one new page (see `withBrowser`); uncaught page errors are collected
  * in `page.errors`. */
-export function withPage(body) {
+export function withPage(body, dir = root) {
   return withBrowser(async ({ context, base }) => {
     const page = await context.newPage();
     page.errors = [];
     page.on('pageerror', (e) => page.errors.push(e.message));
     return body(page, base);
-  });
+  }, dir);
 }
