@@ -9,22 +9,10 @@ embeddings alone (no statistics), 4 seeds averaged: 0.0414 / 0.798 / 0.877. The 
 bottleneck.
 """
 import sys, time
-sys.path.insert(0, str(__import__('pathlib').Path(__file__).resolve().parents[1]))
-DATA, RUN = sys.argv[1], sys.argv[2]
+import frozen
 import numpy as np, torch, torch.nn as nn
-import data, metrics, train
-from model import build_quality
-torch.set_num_threads(2)
-ds = data.load_dataset(DATA, splits=('train', 'val'))
-cache = data.image_cache(ds)
-ck = torch.load(f'{RUN}/quality.pt', weights_only=False)
-model = build_quality(ck['config']); model.load_state_dict(ck['state_dict']); model.eval()
-imgs = np.concatenate([ds.images_where('train'), ds.images_where('val')])
-emb = np.zeros((len(ds.image_ids), 96), np.float32)
-with torch.no_grad():
-    st = torch.from_numpy(ds.stats)
-    for s in range(0, len(imgs), 64):
-        b = imgs[s:s + 64]; emb[b] = model.encoder(metrics.batch_images(cache, b), st[b]).numpy()
+import metrics, train
+ds, model, emb = frozen.load(sys.argv[1], sys.argv[2])
 S = ds.stats; S = (S - S[ds.images_where('train')].mean(0)) / (S[ds.images_where('train')].std(0) + 1e-6)
 F = torch.from_numpy(np.concatenate([emb, S.astype(np.float32)], axis=1))
 P = torch.from_numpy(ds.params); Y = torch.from_numpy(ds.ssim); RI = torch.from_numpy(ds.row_image)

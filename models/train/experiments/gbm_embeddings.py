@@ -7,24 +7,11 @@ Stop 9, run v3, 2 threads (val, 806 images): params+stats MAE 0.0456 / R^2 0.761
 + embeddings 0.0382 / 0.826 / 0.876; 50/50 blend with the CNN 0.0388 / 0.823 / 0.886.
 """
 import sys, time
-sys.path.insert(0, str(__import__('pathlib').Path(__file__).resolve().parents[1]))
-DATA, RUN = sys.argv[1], sys.argv[2]
+import frozen
 import numpy as np, torch
-import data, metrics
-from model import build_quality
+import metrics
 from sklearn.ensemble import HistGradientBoostingRegressor
-torch.set_num_threads(2)
-ds = data.load_dataset(DATA, splits=('train', 'val'))
-cache = data.image_cache(ds)
-ck = torch.load(f'{RUN}/quality.pt', weights_only=False)
-model = build_quality(ck['config']); model.load_state_dict(ck['state_dict']); model.eval()
-imgs = np.concatenate([ds.images_where('train'), ds.images_where('val')])
-emb = np.zeros((len(ds.image_ids), 96), np.float32)
-with torch.no_grad():
-    stats = torch.from_numpy(ds.stats)
-    for s in range(0, len(imgs), 64):
-        b = imgs[s:s + 64]
-        emb[b] = model.encoder(metrics.batch_images(cache, b), stats[b]).numpy()
+ds, model, emb = frozen.load(sys.argv[1], sys.argv[2])
 tr = ds.rows_of_images(ds.images_where('train')); va = ds.rows_of_images(ds.images_where('val'))
 def X(rows, with_emb=True):
     parts = [ds.params[rows], ds.stats[ds.row_image[rows]]]
