@@ -191,3 +191,30 @@ test('Vectune.fromUrl loads a model directory (a file URL under Node)', async ()
   v.free();
   await assert.rejects(Vectune.fromUrl(new URL('./no-such-dir/', modelsDir)), /ENOENT/);
 });
+
+test('runModel runs one graph on raw tensors; bad feeds are Errors naming what is wrong', () => {
+  const v = new Vectune(manifestText(), modelBytes());
+  // The head on a zero embedding: one value per row, the same as running it twice in one batch.
+  const params = new Float32Array(8).fill(0.5);
+  const one = v.runModel('quality_head', { embedding: { data: new Float32Array(96), shape: [1, 96] }, params: { data: params, shape: [1, 8] } });
+  assert.ok(one instanceof Float32Array);
+  assert.equal(one.length, 1);
+  assert.ok(one[0] > 0 && one[0] < 1);
+  const two = v.runModel('quality_head', {
+    embedding: { data: new Float32Array(192), shape: [2, 96] },
+    params: { data: new Float32Array([...params, ...params]), shape: [2, 8] },
+  });
+  assert.deepEqual(Array.from(two), [one[0], one[0]]);
+  assert.throws(() => v.runModel('nope', {}), /unknown task `nope`/);
+  assert.throws(() => v.runModel('quality_head', { params: { data: params, shape: [1, 8] } }), /feeds has no input `embedding`/);
+  assert.throws(
+    () => v.runModel('quality_head', { embedding: { data: new Float32Array(95), shape: [1, 95] }, params: { data: params, shape: [1, 8] } }),
+    /input `embedding`: shape \[1, 95\] with 95 values does not fit the graph's \[N, 96\]/,
+  );
+  assert.throws(
+    () => v.runModel('quality_head', { embedding: { data: new Float32Array(96), shape: [1, 96] }, params: { data: [0.5], shape: [1, 8] } }),
+    /feeds.params.data must be a Float32Array/,
+  );
+  assert.throws(() => new Vectune().runModel('quality', {}), /quality/);
+  v.free();
+});
