@@ -108,6 +108,15 @@ pub enum ManifestError {
         /// The core's version.
         expected: u32,
     },
+    /// A model file whose bytes do not have the manifest's sha256 ([`ModelEntry::verify`]).
+    ChecksumMismatch {
+        /// The file.
+        file: String,
+        /// The manifest's digest.
+        expected: String,
+        /// The file's digest.
+        got: String,
+    },
 }
 
 impl fmt::Display for ManifestError {
@@ -156,6 +165,14 @@ impl fmt::Display for ManifestError {
                     "model `{model}`: takes parameters but has no param_encoding_version (this build encodes version {expected})"
                 ),
             },
+            ChecksumMismatch {
+                file,
+                expected,
+                got,
+            } => write!(
+                f,
+                "checksum mismatch for `{file}`: manifest says {expected}, file has {got}"
+            ),
         }
     }
 }
@@ -445,7 +462,65 @@ impl Manifest {
     }
 }
 
+/// Lowercase hex SHA-256 of `bytes`, the form of the manifest's `sha256` fields.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use core::fmt::Write;
+    use sha2::Digest;
+    let mut out = String::with_capacity(64);
+    for b in sha2::Sha256::digest(bytes) {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// One warm-up input: the graph input's name, a shape with batch 1, and that many `0.5`s.
+pub type WarmupInput = (String, Vec<usize>, Vec<f32>);
+
 impl ModelEntry {
+    /// Checks a model file's bytes against the entry's sha256.
+    pub fn verify(&self, bytes: &[u8]) -> Result<(), ManifestError> {
+        let got = sha256_hex(bytes);
+        if got == self.sha256 {
+            Ok(())
+        } else {
+            Err(ManifestError::ChecksumMismatch {
+                file: self.file.clone(),
+                expected: self.sha256.clone(),
+                got,
+            })
+        }
+    }
+
+    /// A batch-1 input of the declared shape for every graph input (every value 0.5): what a
+    /// runtime runs once after loading, so the first real call does not pay for allocation.
+    pub fn warmup_inputs(&self) -> Vec<WarmupInput> {
+        self.inputs
+            .iter()
+            .map(|spec| {
+                let shape: Vec<usize> = core::iter::once(1)
+                    .chain(
+                        spec.fixed_tail()
+                            .unwrap_or_default()
+                            .iter()
+                            .map(|&d| d as usize),
+                    )
+                    .collect();
+                let len = shape.iter().product();
+                (spec.name.clone(), shape, alloc::vec![0.5; len])
+            })
+            .collect()
+    }
+
+    /// The width of the first output after the batch (the encoder's embedding width); 0 when the
+    /// manifest does not fix it.
+    pub fn embedding_dim(&self) -> usize {
+        self.outputs
+            .first()
+            .and_then(TensorSpec::fixed_tail)
+            .and_then(|t| t.first().copied())
+            .map_or(0, |d| d as usize)
+    }
+
     /// The input called `name`.
     pub fn input(&self, name: &str) -> Option<&TensorSpec> {
         self.inputs.iter().find(|t| t.name == name)
@@ -789,5 +864,37 @@ mod tests {
             e.to_string(),
             "model `quality_predictor`: unknown format `tflite` (expected onnx, torchscript or json)"
         );
+    }
+
+    #[test]
+    fn sha256_verify_and_warmup_inputs() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let m = Manifest::from_json(&full()).unwrap();
+        assert_eq!(m.model("quality_encoder").unwrap().embedding_dim(), 64);
+        assert_eq!(m.model("quality_predictor").unwrap().embedding_dim(), 1);
+        let mut e = m.models[0].clone();
+        e.sha256 = sha256_hex(b"model bytes");
+        assert_eq!(e.verify(b"model bytes"), Ok(()));
+        let err = e.verify(b"other bytes").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            alloc::format!(
+                "checksum mismatch for `{}`: manifest says {}, file has {}",
+                e.file,
+                e.sha256,
+                sha256_hex(b"other bytes")
+            )
+        );
+        let w = e.warmup_inputs();
+        assert_eq!(w.len(), e.inputs.len());
+        for ((name, shape, data), spec) in w.iter().zip(&e.inputs) {
+            assert_eq!(name, &spec.name);
+            assert_eq!(shape[0], 1);
+            assert_eq!(data.len(), shape.iter().product::<usize>());
+            assert!(data.iter().all(|&v| v == 0.5));
+        }
     }
 }

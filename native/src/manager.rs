@@ -17,10 +17,9 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use vectune_core::backend::Backend;
 use vectune_core::cache::{CacheError, CacheStats};
-use vectune_core::manifest::{Format, Manifest, ModelEntry, Task, TensorSpec};
+use vectune_core::manifest::{Format, Manifest, ModelEntry, Task};
 use vectune_core::suggest::CorrelationModels;
 
 use crate::backends::{self, BackendChoice, BackendKind, ModelSet, ModelSource, Runner};
@@ -86,23 +85,6 @@ pub struct ModelReport {
     pub pinned: bool,
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// A warm-up input of the right shape for one graph input.
-fn zeros(spec: &TensorSpec) -> (Vec<usize>, Vec<f32>) {
-    let tail = spec.fixed_tail().unwrap_or_default();
-    let shape: Vec<usize> = std::iter::once(1)
-        .chain(tail.iter().map(|&d| d as usize))
-        .collect();
-    let len = shape.iter().product();
-    (shape, vec![0.5; len])
-}
-
 fn new_report(entry: &ModelEntry, status: Status) -> ModelReport {
     ModelReport {
         name: entry.name.clone(),
@@ -126,13 +108,7 @@ fn load_correlation(dir: &Path, entry: &ModelEntry) -> (ModelReport, Option<Corr
     let result = std::fs::read(&path)
         .map_err(|e| format!("cannot read `{}`: {e}", path.display()))
         .and_then(|bytes| {
-            let got = sha256_hex(&bytes);
-            if got != entry.sha256 {
-                return Err(format!(
-                    "checksum mismatch for `{}`: manifest says {}, file has {got}",
-                    entry.file, entry.sha256
-                ));
-            }
+            entry.verify(&bytes).map_err(|e| e.to_string())?;
             report.bytes = bytes.len() as u64;
             let text = String::from_utf8(bytes)
                 .map_err(|_| format!("`{}` is not UTF-8 text", entry.file))?;
@@ -185,15 +161,8 @@ fn load_one(
         Ok(b) => b,
         Err(e) => return unavailable(report, format!("cannot read `{}`: {e}", path.display())),
     };
-    let got = sha256_hex(&bytes);
-    if got != entry.sha256 {
-        return unavailable(
-            report,
-            format!(
-                "checksum mismatch for `{}`: manifest says {}, file has {got}",
-                entry.file, entry.sha256
-            ),
-        );
+    if let Err(e) = entry.verify(&bytes) {
+        return unavailable(report, e.to_string());
     }
     report.bytes = bytes.len() as u64;
     let inputs: Vec<String> = entry.inputs.iter().map(|i| i.name.clone()).collect();
@@ -206,14 +175,7 @@ fn load_one(
     };
     report.load_ms = start.elapsed().as_secs_f64() * 1e3;
     let warm = Instant::now();
-    let feeds: Vec<(String, Vec<usize>, Vec<f32>)> = entry
-        .inputs
-        .iter()
-        .map(|spec| {
-            let (shape, data) = zeros(spec);
-            (spec.name.clone(), shape, data)
-        })
-        .collect();
+    let feeds = entry.warmup_inputs();
     let refs: Vec<(&str, Vec<usize>, &[f32])> = feeds
         .iter()
         .map(|(n, s, d)| (n.as_str(), s.clone(), d.as_slice()))
@@ -283,15 +245,6 @@ fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
 
 fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn embedding_dim_of(entry: &ModelEntry) -> usize {
-    entry
-        .outputs
-        .first()
-        .and_then(TensorSpec::fixed_tail)
-        .and_then(|t| t.first().copied())
-        .map_or(0, |d| d as usize)
 }
 
 impl Models {
@@ -393,7 +346,7 @@ impl ModelSource for Models {
 
     fn embedding_dim(&self) -> usize {
         self.entry_for(&Task::QualityEncoder)
-            .map_or(0, |e| embedding_dim_of(&e))
+            .map_or(0, |e| e.embedding_dim())
     }
 
     fn model_bytes(&self) -> u64 {
@@ -622,7 +575,7 @@ impl ModelManager {
             && self
                 .models
                 .entry_for(&Task::QualityEncoder)
-                .is_some_and(|e| embedding_dim_of(&e) > 0)
+                .is_some_and(|e| e.embedding_dim() > 0)
     }
 
     /// The suggester's correlation models, if the manifest lists a valid file.

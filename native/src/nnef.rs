@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use tract_onnx::prelude::*;
-use vectune_core::manifest::{Format, Manifest, ModelEntry};
+use vectune_core::manifest::{Format, Manifest, ModelEntry, sha256_hex};
 
 /// The manifest entry name of a model's NNEF export.
 pub fn nnef_name(onnx_name: &str) -> String {
@@ -83,14 +83,6 @@ pub struct Exported {
     /// With [`check_dir`]: whether the committed file and manifest entry match this export.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub up_to_date: Option<bool>,
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Converts every ONNX graph of `dir`'s manifest. With `write`, writes the tar files and replaces

@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use sha2::Digest;
 use vectune_core::manifest::{Format, Manifest};
 use vectune_core::params::Params;
 use vectune_native::backends::{BackendChoice, BackendKind};
@@ -36,10 +35,7 @@ fn every_model_file_matches_its_manifest_checksum() {
     assert!(!m.models.is_empty());
     for e in &m.models {
         let bytes = std::fs::read(models_dir().join(&e.file)).unwrap();
-        let hex: String = sha2::Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hex: String = vectune_core::manifest::sha256_hex(&bytes);
         assert_eq!(hex, e.sha256, "{}", e.file);
         if let Some(n) = e.bytes {
             assert_eq!(n, bytes.len() as u64, "{}", e.file);

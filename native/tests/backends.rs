@@ -212,13 +212,9 @@ fn missing_corrupt_and_mismatched_models_are_unavailable_and_the_rest_serve() {
     let manifest_path = dir.join("manifest.json");
     let mut manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
-    use sha2::Digest;
     let junk = b"not onnx either";
     std::fs::write(dir.join("quality_predictor.onnx"), junk).unwrap();
-    let hex: String = sha2::Sha256::digest(junk)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex: String = vectune_core::manifest::sha256_hex(junk);
     for model in manifest["models"].as_array_mut().unwrap() {
         if model["name"] == "quality_predictor" {
             model["sha256"] = hex.clone().into();
@@ -413,12 +409,8 @@ fn reload_swaps_a_model_while_predictions_run() {
     let manifest_path = dir.join("manifest.json");
     let mut manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
-    use sha2::Digest;
     let bytes = std::fs::read(dir.join("quality_head.onnx")).unwrap();
-    let hex: String = sha2::Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex: String = vectune_core::manifest::sha256_hex(&bytes);
     for model in manifest["models"].as_array_mut().unwrap() {
         if model["name"] == "quality_head" {
             model["sha256"] = hex.clone().into();

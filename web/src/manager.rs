@@ -7,8 +7,7 @@
 //! the heuristic. Nothing here touches JS, so it is unit-tested on the host.
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
-use vectune_core::manifest::{Format, Manifest, ModelEntry, Task, TensorSpec};
+use vectune_core::manifest::{Format, Manifest, ModelEntry, Task};
 use vectune_core::suggest::CorrelationModels;
 
 use crate::backend::{NAME, TractModel, TractModels};
@@ -88,26 +87,6 @@ pub(crate) fn now_ms() -> f64 {
     }
 }
 
-/// Lowercase hex SHA-256.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use core::fmt::Write;
-    let mut out = String::with_capacity(64);
-    for b in Sha256::digest(bytes) {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
-}
-
-/// A warm-up input of the right shape for one graph input.
-fn warmup_feed(spec: &TensorSpec) -> (Vec<usize>, Vec<f32>) {
-    let tail = spec.fixed_tail().unwrap_or_default();
-    let shape: Vec<usize> = core::iter::once(1)
-        .chain(tail.iter().map(|&d| d as usize))
-        .collect();
-    let len = shape.iter().product();
-    (shape, vec![0.5; len])
-}
-
 fn load_one(entry: &ModelEntry, bytes: Result<Vec<u8>, String>) -> (ModelReport, Option<Loaded>) {
     let mut report = ModelReport {
         name: entry.name.clone(),
@@ -137,15 +116,8 @@ fn load_one(entry: &ModelEntry, bytes: Result<Vec<u8>, String>) -> (ModelReport,
         Err(reason) => return unavailable(report, reason),
     };
     let start = now_ms();
-    let got = sha256_hex(&bytes);
-    if got != entry.sha256 {
-        return unavailable(
-            report,
-            format!(
-                "checksum mismatch for `{}`: manifest says {}, file has {got}",
-                entry.file, entry.sha256
-            ),
-        );
+    if let Err(e) = entry.verify(&bytes) {
+        return unavailable(report, e.to_string());
     }
     report.bytes = bytes.len() as u64;
     if entry.format == Format::Json {
@@ -167,14 +139,7 @@ fn load_one(entry: &ModelEntry, bytes: Result<Vec<u8>, String>) -> (ModelReport,
     report.load_ms = now_ms() - start;
     // One warm-up run: the first inference allocates the plan's buffers.
     let warm = now_ms();
-    let feeds: Vec<(String, Vec<usize>, Vec<f32>)> = entry
-        .inputs
-        .iter()
-        .map(|spec| {
-            let (shape, data) = warmup_feed(spec);
-            (spec.name.clone(), shape, data)
-        })
-        .collect();
+    let feeds = entry.warmup_inputs();
     let refs: Vec<(&str, Vec<usize>, &[f32])> = feeds
         .iter()
         .map(|(n, s, d)| (n.as_str(), s.clone(), d.as_slice()))
@@ -223,12 +188,7 @@ impl ModelManager {
                     Task::Quality => &mut models.predictor,
                     Task::QualityEncoder => {
                         if models.encoder.is_none() {
-                            models.embedding_dim = entry
-                                .outputs
-                                .first()
-                                .and_then(TensorSpec::fixed_tail)
-                                .and_then(|t| t.first().copied())
-                                .map_or(0, |d| d as usize);
+                            models.embedding_dim = entry.embedding_dim();
                         }
                         &mut models.encoder
                     }
@@ -346,13 +306,5 @@ mod tests {
         assert!(m.manifest_error().unwrap().contains("schema_version 99"));
         assert_eq!(m.quality_path(), QualityPath::Heuristic);
         assert!(m.reports().is_empty());
-    }
-
-    #[test]
-    fn sha256_is_lowercase_hex() {
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 }
