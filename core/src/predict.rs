@@ -182,6 +182,20 @@ pub enum QualityPath {
     Combined,
 }
 
+impl QualityPath {
+    /// The form the loaded models allow: the split form when both halves are there, else the
+    /// combined model, else none (`None`: the heuristic answers).
+    pub fn choose(has_split: bool, has_quality: bool) -> Option<QualityPath> {
+        if has_split {
+            Some(QualityPath::Split)
+        } else if has_quality {
+            Some(QualityPath::Combined)
+        } else {
+            None
+        }
+    }
+}
+
 /// Rows per run of the combined model (each row carries a whole image tensor).
 pub const COMBINED_CHUNK: usize = 32;
 

@@ -17,13 +17,7 @@ pub fn heuristic_prediction(image: &ImageRef<'_>, params: Params) -> Prediction 
 /// The form of the quality model the manager's models allow: the split form when it has both
 /// halves, else the combined model, else none (the heuristic).
 pub fn quality_path(manager: &ModelManager) -> Option<QualityPath> {
-    if manager.has_split() {
-        Some(QualityPath::Split)
-    } else if manager.has_quality() {
-        Some(QualityPath::Combined)
-    } else {
-        None
-    }
+    QualityPath::choose(manager.has_split(), manager.has_quality())
 }
 
 /// Predicts the SSIM for one image and many parameter sets: the image is preprocessed and encoded

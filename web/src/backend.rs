@@ -63,7 +63,6 @@ impl TractModel {
                 .iter()
                 .map(|d| tract_nnef::internal::DimLike::to_usize(d).ok())
                 .collect();
-            let want: Vec<String> = fact.shape.iter().map(|d| d.to_string()).collect();
             let fits = fixed.len() == shape.len()
                 && fixed
                     .iter()
@@ -71,6 +70,7 @@ impl TractModel {
                     .all(|(f, s)| f.is_none_or(|f| f == *s))
                 && shape.iter().product::<usize>() == data.len();
             if !fits {
+                let want: Vec<String> = fact.shape.iter().map(|d| d.to_string()).collect();
                 return Err(BackendError::Shape(format!(
                     "input `{name}`: shape {shape:?} with {} values does not fit the graph's [{}]",
                     data.len(),

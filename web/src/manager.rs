@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 use vectune_core::manifest::{Format, Manifest, ModelEntry, Task};
+use vectune_core::predict::QualityPath as CorePath;
 use vectune_core::suggest::CorrelationModels;
 
 use crate::backend::{NAME, TractModel, TractModels};
@@ -231,13 +232,16 @@ impl ModelManager {
 
     /// How quality predictions are made.
     pub fn quality_path(&self) -> QualityPath {
-        if self.models.has_split() {
-            QualityPath::Split
-        } else if self.models.has_quality() {
-            QualityPath::Combined
-        } else {
-            QualityPath::Heuristic
+        match self.core_path() {
+            Some(CorePath::Split) => QualityPath::Split,
+            Some(CorePath::Combined) => QualityPath::Combined,
+            None => QualityPath::Heuristic,
         }
+    }
+
+    /// The core's form of the quality path (`None`: the heuristic), as the predictions take it.
+    pub fn core_path(&self) -> Option<CorePath> {
+        CorePath::choose(self.models.has_split(), self.models.has_quality())
     }
 }
 

@@ -28,7 +28,7 @@ pub fn predict_params(
     image: &ImageRef<'_>,
     params: &[Params],
 ) -> Vec<Prediction> {
-    core_predict::predict_params(manager.models(), core_path(manager), image, params)
+    core_predict::predict_params(manager.models(), manager.core_path(), image, params)
 }
 
 /// The last image the split form encoded: its pixels, features and embedding.
@@ -80,15 +80,6 @@ pub fn predict_params_cached(
     }
 }
 
-/// The core's form of the manager's quality path (`None`: the heuristic).
-fn core_path(manager: &ModelManager) -> Option<core_predict::QualityPath> {
-    match manager.quality_path() {
-        QualityPath::Split => Some(core_predict::QualityPath::Split),
-        QualityPath::Combined => Some(core_predict::QualityPath::Combined),
-        QualityPath::Heuristic => None,
-    }
-}
-
 /// Suggests parameters for `image` reaching `target` SSIM with the smallest SVG (the core's
 /// suggester on the loaded models, as `vectune suggest`).
 pub fn suggest(
@@ -99,7 +90,7 @@ pub fn suggest(
     let class = classify(manager, image).ok().map(|c| c.class);
     suggest::suggest(
         manager.models(),
-        core_path(manager),
+        manager.core_path(),
         manager.correlation(),
         class,
         image,
