@@ -9,8 +9,9 @@ Shapes (N is the dynamic batch in every exported graph):
   a server can run the encoder once per image and the head once per candidate parameter set.
 * `LogoClassifier`: image -> logits [N, 4] over `data.LOGO_CLASSES`.
 
-The CNN is small on purpose (CPU training and browser inference): a 2x average pool to 112 px, five
-3x3 conv + BatchNorm + ReLU blocks (four with stride 2), then global average and max pooling.
+The CNN is small on purpose (CPU training and browser inference): a stem to 56 px (`STEMS`: a 2x
+average pool + a 3x3 stride-2 conv, or one 6x6 stride-4 conv), four 3x3 conv + BatchNorm + ReLU blocks
+(three with stride 2), then global average and max pooling.
 """
 from __future__ import annotations
 
@@ -22,25 +23,38 @@ from data import IMAGE_STATS, LOGO_CLASSES, PARAM_COUNT
 DEFAULT_WIDTHS = (16, 32, 64, 96, 128)
 
 
-def conv_block(cin: int, cout: int, stride: int) -> nn.Sequential:
+def conv_block(cin: int, cout: int, stride: int, kernel: int = 3, padding: int = 1) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
+        nn.Conv2d(cin, cout, kernel, stride=stride, padding=padding, bias=False),
         nn.BatchNorm2d(cout),
         nn.ReLU(inplace=True),
     )
 
 
+#: The backbone's first stage (224 -> 56), a model config key (`stem`):
+#: "pool": a 2x2 average pool, then a 3x3 stride-2 conv (models up to v3);
+#: "conv6s4": one 6x6 stride-4 conv on the whole 224 view. The same receptive field, and a superset of
+#: "pool" (pool + 3x3/2 conv is a 6x6/4 conv with tied weights), but no blur: small logos keep their
+#: pixels, and tract skips its slow average pool.
+STEMS = ("pool", "conv6s4")
+
+
 class Backbone(nn.Module):
     """image [N, 3, 224, 224] -> pooled features [N, 2 * widths[-1]] (global avg ++ global max)."""
 
-    def __init__(self, widths=DEFAULT_WIDTHS):
+    def __init__(self, widths=DEFAULT_WIDTHS, stem: str = "pool"):
         super().__init__()
-        layers = [nn.AvgPool2d(2)]  # 224 -> 112: cheap, antialiased
-        cin = 3
-        for i, w in enumerate(widths):
+        if stem == "pool":
+            layers = [nn.AvgPool2d(2), conv_block(3, widths[0], stride=2)]  # 224 -> 112 -> 56
+        elif stem == "conv6s4":
+            layers = [conv_block(3, widths[0], stride=4, kernel=6, padding=2)]  # 224 -> 56
+        else:
+            raise ValueError(f"unknown stem {stem!r}; one of {STEMS}")
+        cin = widths[0]
+        for i, w in enumerate(widths[1:], start=1):
             layers.append(conv_block(cin, w, stride=2 if i < len(widths) - 1 else 1))
             cin = w
-        self.features = nn.Sequential(*layers)  # 112 -> 56 -> 28 -> 14 -> 7 -> 7
+        self.features = nn.Sequential(*layers)  # 56 -> 28 -> 14 -> 7 -> 7
         self.out_dim = 2 * cin
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
@@ -56,9 +70,9 @@ class QualityEncoder(nn.Module):
     """
 
     def __init__(self, embed_dim: int = 96, widths=DEFAULT_WIDTHS, stats_mean=None, stats_std=None,
-                 stats_hidden: int = 32):
+                 stats_hidden: int = 32, stem: str = "pool"):
         super().__init__()
-        self.backbone = Backbone(widths)
+        self.backbone = Backbone(widths, stem)
         self.embed_dim = embed_dim
         mean = torch.zeros(IMAGE_STATS) if stats_mean is None else torch.tensor(stats_mean, dtype=torch.float32)
         std = torch.ones(IMAGE_STATS) if stats_std is None else torch.tensor(stats_std, dtype=torch.float32)
@@ -96,9 +110,9 @@ class QualityPredictor(nn.Module):
     """image, params, stats -> ssim [N, 1]; `forward_rows` shares one encoder pass over many rows."""
 
     def __init__(self, embed_dim: int = 96, widths=DEFAULT_WIDTHS, hidden: int = 128, init_mean: float = 0.9,
-                 stats_mean=None, stats_std=None):
+                 stats_mean=None, stats_std=None, stem: str = "pool"):
         super().__init__()
-        self.encoder = QualityEncoder(embed_dim, widths, stats_mean, stats_std)
+        self.encoder = QualityEncoder(embed_dim, widths, stats_mean, stats_std, stem=stem)
         self.head = QualityHead(embed_dim, hidden, init_mean)
 
     def forward(self, image: torch.Tensor, params: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
@@ -132,7 +146,7 @@ def count_params(m: nn.Module) -> int:
 def build_quality(cfg: dict) -> QualityPredictor:
     return QualityPredictor(cfg.get("embed_dim", 96), tuple(cfg.get("widths", DEFAULT_WIDTHS)),
                             cfg.get("hidden", 128), cfg.get("init_mean", 0.9),
-                            cfg.get("stats_mean"), cfg.get("stats_std"))
+                            cfg.get("stats_mean"), cfg.get("stats_std"), cfg.get("stem", "pool"))
 
 
 def build_classifier(cfg: dict) -> LogoClassifier:

@@ -189,6 +189,39 @@ def test_image_cache_grows_by_shards(tmp_path):
     np.testing.assert_array_equal(c1[np.arange(5)], c2[np.arange(5)])
 
 
+def test_conv6s4_stem_contains_the_pool_stem():
+    """model.STEMS: a 2x2 average pool + a 3x3 stride-2 conv (padding 1) is the 6x6 stride-4 conv
+    (padding 2) whose weights repeat each 3x3 tap over a 2x2 block, divided by 4: the conv6s4 stem can
+    represent every pool-stem backbone exactly, and both reach the same 56 px map."""
+    import torch
+
+    from model import Backbone
+
+    torch.manual_seed(0)
+    pool = Backbone(stem="pool").eval()
+    conv = Backbone(stem="conv6s4").eval()
+    for m in pool.modules():  # trained-looking BatchNorm statistics, not the identity
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+    state = pool.state_dict()
+    w3 = state.pop("features.1.0.weight")  # [16, 3, 3, 3]
+    # the pool stem's layers (AvgPool2d, conv_block, ...) are the conv stem's shifted by one
+    shifted = {}
+    for k, v in state.items():
+        i, rest = k.split(".", 2)[1], k.split(".", 2)[2]
+        shifted[f"features.{int(i) - 1}.{rest}"] = v
+    shifted["features.0.0.weight"] = w3.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3) / 4
+    conv.load_state_dict(shifted)
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        assert conv.features[0](x).shape == (2, 16, 56, 56)
+        assert torch.allclose(pool(x), conv(x), atol=1e-5)
+    with pytest.raises(ValueError, match="unknown stem"):
+        Backbone(stem="nope")
+
+
 def test_end_to_end_smoke(tmp_path):
     import torch
 

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 import data
 import metrics
-from model import build_classifier, build_quality, count_params
+from model import STEMS, build_classifier, build_quality, count_params
 
 
 def parse_args(argv=None):
@@ -53,6 +53,8 @@ def parse_args(argv=None):
                    help="val metric that picks the best epoch")
     p.add_argument("--embed-dim", type=int, default=96)
     p.add_argument("--hidden", type=int, default=256, help="quality head width")
+    p.add_argument("--stem", choices=STEMS, default="pool",
+                   help="the backbone's first stage (model.STEMS): pool (up to v3) or conv6s4")
     p.add_argument("--no-flip", action="store_true", help="disable random horizontal flips")
     p.add_argument("--max-images", type=int, default=None, help="use only the first N complete images")
     p.add_argument("--max-steps", type=int, default=None, help="stop each epoch after N steps (smoke)")
@@ -102,7 +104,7 @@ def train_quality(args, ds, cache, log, out):
     train_rows = ds.rows_of_images(train_imgs)
     train_mean = float(ds.ssim[train_rows].mean())
     train_stats = ds.stats[train_imgs]
-    cfg = {"embed_dim": args.embed_dim, "hidden": args.hidden, "init_mean": train_mean,
+    cfg = {"embed_dim": args.embed_dim, "hidden": args.hidden, "init_mean": train_mean, "stem": args.stem,
            "stats_mean": train_stats.mean(axis=0).tolist(), "stats_std": train_stats.std(axis=0).tolist()}
     model = build_quality(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
