@@ -57,6 +57,8 @@ def parse_args(argv=None):
                    help="the backbone's first stage (model.STEMS): pool (up to v3) or conv6s4")
     p.add_argument("--no-flip", action="store_true", help="disable random horizontal flips")
     p.add_argument("--max-images", type=int, default=None, help="use only the first N complete images")
+    p.add_argument("--train-fraction", type=float, default=1.0,
+                   help="train on this random share of the train images (val unchanged): learning curves")
     p.add_argument("--max-steps", type=int, default=None, help="stop each epoch after N steps (smoke)")
     p.add_argument("--threads", type=int, default=0, help="torch threads; 0 = torch's default")
     p.add_argument("--seed", type=int, default=0)
@@ -98,6 +100,9 @@ def train_quality(args, ds, cache, log, out):
     rng = np.random.default_rng(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
     train_imgs = ds.images_where("train")
+    if args.train_fraction < 1.0:  # a learning-curve point: the same val images, fewer train images
+        keep = np.random.default_rng(1000 + args.seed).permutation(len(train_imgs))
+        train_imgs = np.sort(train_imgs[keep[:max(1, round(len(train_imgs) * args.train_fraction))]])
     val_imgs = ds.images_where("val")
     if len(train_imgs) == 0:
         raise SystemExit("no split=train images")
