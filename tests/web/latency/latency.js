@@ -4,24 +4,13 @@
 // tests/web/latency.test.js) and on the page.
 import * as ort from '../../../node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
 import { init, Vectune, decodeImage } from '../../../web/pkg/index.js';
+import { feedsFor, median } from './inputs.js';
 
 const runs = Number(new URLSearchParams(location.search).get('runs') ?? 30);
 const WARMUP = 3;
 const models = new URL('../../../models/', import.meta.url);
 const out = document.getElementById('out');
 
-/** xorshift: the same pseudo-random floats in [-1, 1) on every run. */
-function random(n, seed) {
-  let s = seed >>> 0 || 1;
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    a[i] = s / 2 ** 31 - 1;
-  }
-  return a;
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 /** Median ms per call over `runs` samples; a sample repeats `f` until at least 2 ms have passed,
  * because the page's clock is coarse (0.1 ms without cross-origin isolation). */
 async function time(f) {
@@ -62,14 +51,7 @@ async function main() {
   ];
   for (const [task, name] of graphs) {
     const entry = manifest.models.find((m) => m.name === name);
-    const feeds = {};
-    const ortFeeds = {};
-    entry.inputs.forEach((spec, k) => {
-      const shape = [1, ...spec.shape.slice(1)];
-      const data = random(shape.reduce((a, b) => a * b, 1), 7 + k);
-      feeds[spec.name] = { data, shape };
-      ortFeeds[spec.name] = new ort.Tensor('float32', data, shape);
-    });
+    const { feeds, ortFeeds } = feedsFor(entry, ort.Tensor);
     t = performance.now();
     const session = await ort.InferenceSession.create(new URL(entry.file, models).href, {
       executionProviders: ['wasm'],
