@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 import { decodeImage, init, loadTracer } from '../../web/pkg/index.js';
 import { skipWithoutBrowser, withBrowser } from './browser.js';
-import { TOLERANCE, haveNativeBin, logo, logoPath, nativeMeasure, reference, root, softmax } from './fixtures.js';
+import { TOLERANCE, logo, logoPath, nativeMeasure, reference, root, softmax, useNative } from './fixtures.js';
 
 /** Runs `body({ context, server, open })` with the repository served and a fresh headless Chromium;
  * `open()` opens the demo page with the fixture models and resolves once it is ready. */
@@ -92,7 +92,7 @@ test('demo page: upload the golden logo, move a slider, prediction equals native
 /** What the page must show for `params`: `vectune measure`'s SVG and SSIM (the Node trace module's,
  * which tests/web/trace.test.js checks against the CLI, when the CLI is not built). */
 async function expectedTrace(params) {
-  if (haveNativeBin) {
+  if (useNative) {
     const { json, svg } = nativeMeasure(logoPath, params);
     return { ssim: json.ssim, svg };
   }

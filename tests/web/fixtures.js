@@ -15,10 +15,19 @@ export const logoPath = fileURLToPath(new URL('../fixtures/golden/logo.png', imp
 export const nativeBin =
   process.env.VECTUNE_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(root, 'target'), 'debug', 'vectune');
 export const haveNativeBin = existsSync(nativeBin);
-if (!haveNativeBin && process.env.VECTUNE_REQUIRE_NATIVE === '1') throw new Error(`no native CLI at ${nativeBin}`);
+/** Whether tests must compare with the native CLI: it is built, or VECTUNE_REQUIRE_NATIVE=1 (the
+ * test run's setting) makes its absence a failure of exactly those tests. */
+export const useNative = haveNativeBin || process.env.VECTUNE_REQUIRE_NATIVE === '1';
+/** `skip` for a test that needs the native CLI: a reason when it is not used, else false. */
+export const skipWithoutNative = !useNative && `no native CLI at ${nativeBin}`;
+/** The first line of a test that needs the native CLI: throws, naming the path, when it is missing. */
+export function requireNative() {
+  if (!haveNativeBin) throw new Error(`no native CLI at ${nativeBin} (VECTUNE_REQUIRE_NATIVE=1; build it with cargo build -p vectune-native)`);
+}
 
 /** `vectune measure IMAGE --json --svg` with one parameter object: its JSON and the SVG it wrote. */
 export function nativeMeasure(image, params) {
+  requireNative();
   const dir = mkdtempSync(join(tmpdir(), 'vectune-measure-'));
   try {
     const svgPath = join(dir, 'out.svg');

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { init, Vectune, decodeImage } from '../../web/pkg/index.js';
-import { TOLERANCE, haveNativeBin as haveBin, logoPath, modelsDir, nativeBin as bin, root } from './fixtures.js';
+import { TOLERANCE, logoPath, modelsDir, nativeBin as bin, requireNative, root, skipWithoutNative } from './fixtures.js';
 
 const sets = [
   {},
@@ -21,7 +21,8 @@ const sets = [
 ];
 
 for (const backend of ['tract', 'ort']) {
-  test(`wasm predictions equal the native CLI (${backend})`, { skip: !haveBin && `no native CLI at ${bin}` }, async () => {
+  test(`wasm predictions equal the native CLI (${backend})`, { skip: skipWithoutNative }, async () => {
+    requireNative();
     await init();
     const input = sets.map((params) => JSON.stringify({ image: logoPath, params })).join('\n');
     const lines = execFileSync(bin, ['--models', fileURLToPath(modelsDir), '--backend', backend, 'predict', '--batch', '-', '--json'], {
@@ -41,7 +42,8 @@ for (const backend of ['tract', 'ort']) {
   });
 }
 
-test('wasm suggest equals `vectune suggest` on the packaged models (tract)', { skip: !haveBin && `no native CLI at ${bin}` }, async () => {
+test('wasm suggest equals `vectune suggest` on the packaged models (tract)', { skip: skipWithoutNative }, async () => {
+  requireNative();
   await init();
   const packaged = join(root, 'models');
   const native = JSON.parse(execFileSync(bin, ['--models', packaged, '--backend', 'tract', 'suggest', logoPath, '--json'], { encoding: 'utf8' }));

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
 import { decodeImage, init, loadTracer, validateParams } from '../../web/pkg/index.js';
-import { haveNativeBin, logoPath, nativeBin, nativeMeasure } from './fixtures.js';
+import { logoPath, nativeMeasure, skipWithoutNative } from './fixtures.js';
 
 /** Both sides run the same Rust code on the same pixels; only the platform's libm may differ. */
 const SSIM_TOLERANCE = 1e-9;
@@ -27,7 +27,7 @@ async function golden() {
   return decodeImage(readFileSync(logoPath));
 }
 
-test('trace equals `vectune measure` on the golden logo: same SVG, same SSIM', { skip: !haveNativeBin && `no native CLI at ${nativeBin}` }, async () => {
+test('trace equals `vectune measure` on the golden logo: same SVG, same SSIM', { skip: skipWithoutNative }, async () => {
   const { rgba, width, height } = await golden();
   const tracer = await loadTracer();
   for (const params of sets) {
