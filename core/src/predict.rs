@@ -4,10 +4,12 @@
 //! checks its outputs (one finite value per set, clamped to `[0, 1]`), and falls back to the
 //! heuristic, with the reason, when no model is available or a model fails. Every [`Prediction`]
 //! says which [`Source`] produced it. Classifier logits become a class index and probabilities.
+//! A [`Prepared`] image is preprocessed at most once for every model that reads it.
 
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+use core::cell::OnceCell;
 
 use serde::Serialize;
 
@@ -64,6 +66,59 @@ pub fn heuristic_from(f: &Features, params: Params, fallback: Option<String>) ->
     }
 }
 
+/// One image made ready once for every model that reads it: its features at once, its
+/// preprocessed tensor ([`preprocess::preprocess`]) on first use. A suggestion feeds the same
+/// tensor to the classifier and to the quality model.
+pub struct Prepared<'a> {
+    image: ImageRef<'a>,
+    features: Features,
+    tensor: OnceCell<Result<Vec<f32>, String>>,
+}
+
+impl<'a> Prepared<'a> {
+    /// Computes the image's features; the tensor waits for the first model that needs it.
+    pub fn new(image: ImageRef<'a>) -> Prepared<'a> {
+        let features = features::compute(&image);
+        Prepared {
+            image,
+            features,
+            tensor: OnceCell::new(),
+        }
+    }
+
+    /// The image.
+    pub fn image(&self) -> &ImageRef<'a> {
+        &self.image
+    }
+
+    /// Its features (`features::compute`).
+    pub fn features(&self) -> &Features {
+        &self.features
+    }
+
+    /// Its features, keeping nothing else.
+    pub fn into_features(self) -> Features {
+        self.features
+    }
+
+    /// The preprocessed tensor `[1, 3, 224, 224]`, computed on the first call; `Err` says why the
+    /// image could not be preprocessed (every call gives the same answer).
+    pub fn tensor(&self) -> Result<&[f32], String> {
+        self.tensor
+            .get_or_init(|| {
+                preprocess::preprocess(self.image.data(), self.image.width(), self.image.height())
+                    .map_err(|e| e.to_string())
+            })
+            .as_deref()
+            .map_err(Clone::clone)
+    }
+
+    /// Whether the tensor has been computed (for tests of "at most once").
+    pub fn is_preprocessed(&self) -> bool {
+        self.tensor.get().is_some()
+    }
+}
+
 /// Predicts the SSIM of `image` for each of `params` with the models of `backend` along `path`
 /// (`None`: no quality model, the heuristic answers). Never fails: a model error falls back to the
 /// heuristic, with the reason.
@@ -77,35 +132,35 @@ pub fn predict_params(
         return Vec::new();
     }
     // The statistics feed the model's `stats` input and, should no model answer, the heuristic.
-    predict_params_with(backend, path, image, &features::compute(image), params)
+    predict_prepared(backend, path, &Prepared::new(*image), params)
 }
 
-/// [`predict_params`] with the image's features already computed (`features::compute(image)`),
-/// for callers that also need them (the suggester).
-pub fn predict_params_with(
+/// [`predict_params`] on a [`Prepared`] image, for callers that also run other models on it (the
+/// suggester) or need its features.
+pub fn predict_prepared(
     backend: &dyn Backend,
     path: Option<QualityPath>,
-    image: &ImageRef<'_>,
-    f: &Features,
+    image: &Prepared<'_>,
     params: &[Params],
 ) -> Vec<Prediction> {
     if params.is_empty() {
         return Vec::new();
     }
+    let f = image.features();
     let Some(path) = path else {
         return heuristic_all(f, params, None);
     };
     if path == QualityPath::Split {
-        return match encode(backend, image, f) {
+        return match encode(backend, image) {
             Ok(embedding) => predict_from_embedding(backend, f, &embedding, params),
             Err(reason) => heuristic_all(f, params, Some(reason)),
         };
     }
-    let result = preprocess::preprocess(image.data(), image.width(), image.height())
-        .map_err(|e| e.to_string())
+    let result = image
+        .tensor()
         .and_then(|tensor| {
             let stats = preprocess::image_stats(f);
-            quality_for_params(backend, path, &tensor, &stats, params).map_err(|e| e.to_string())
+            quality_for_params(backend, path, tensor, &stats, params).map_err(|e| e.to_string())
         })
         .and_then(|v| ssim_values(v, params.len()));
     model_predictions(f, params, result)
@@ -140,19 +195,22 @@ fn model_predictions(
     }
 }
 
-/// The split form's first half: preprocesses `image` and encodes it with its statistics (from
-/// `f`, its features) into one embedding row. Callers that predict many times for one image
-/// (a slider in a page) keep the embedding and call [`predict_from_embedding`].
-pub fn encode(
-    backend: &dyn Backend,
-    image: &ImageRef<'_>,
-    f: &Features,
-) -> Result<Vec<f32>, String> {
-    let tensor = preprocess::preprocess(image.data(), image.width(), image.height())
-        .map_err(|e| e.to_string())?;
+/// The split form's first half: encodes the prepared image with its statistics into one
+/// embedding row. Callers that predict many times for one image (a slider in a page) keep the
+/// embedding and call [`predict_from_embedding`].
+pub fn encode(backend: &dyn Backend, image: &Prepared<'_>) -> Result<Vec<f32>, String> {
     backend
-        .encode_images(&tensor, &preprocess::image_stats(f))
+        .encode_images(image.tensor()?, &preprocess::image_stats(image.features()))
         .map_err(|e| e.to_string())
+}
+
+/// The classifier on a prepared image: the index of the most probable class (in
+/// [`LOGO_CLASSES`]) and every class's probability; `Err` says why no classifier answered.
+pub fn classify(backend: &dyn Backend, image: &Prepared<'_>) -> Result<(usize, Vec<f32>), String> {
+    let logits = backend
+        .classify(image.tensor()?)
+        .map_err(|e| e.to_string())?;
+    class_probabilities(&logits)
 }
 
 /// The split form's second half: the head for each of `params` on one image's embedding (from

@@ -31,10 +31,11 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
-use crate::features::{self, Features};
+use crate::features::Features;
 use crate::image::ImageRef;
+use crate::manifest::LOGO_CLASSES;
 use crate::params::{PARAM_COUNT, ParamId, Params};
-use crate::predict::{QualityPath, Source, predict_params_with};
+use crate::predict::{self, Prepared, QualityPath, Source};
 
 /// The correlation file's schema version this build reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -362,29 +363,32 @@ pub fn size_proxy(p: &Params) -> f32 {
 }
 
 /// Suggests parameters for `image` that reach `target` SSIM with the smallest SVG: starts from
-/// `correlation` for the logo's `class` (else VTracer's defaults), scores the [`candidates`] around
-/// the start with the quality model of `backend` along `path` (the image features computed once,
-/// the image encoded once; the heuristic when no model answers, see [`predict_params_with`]) and
-/// [`choose`]s among them by the correlation file's size model (else [`size_proxy`]).
+/// `correlation` for the logo's class (the classifier of `backend`, when it has one; else VTracer's
+/// defaults), scores the [`candidates`] around the start with the quality model of `backend` along
+/// `path` (the heuristic when no model answers, see [`predict::predict_prepared`]) and [`choose`]s
+/// among them by the correlation file's size model (else [`size_proxy`]). The image is
+/// preprocessed and its features computed once, for the classifier and the quality model both.
 pub fn suggest(
     backend: &dyn Backend,
     path: Option<QualityPath>,
     correlation: Option<&CorrelationModels>,
-    class: Option<&'static str>,
     image: &ImageRef<'_>,
     target: f32,
 ) -> Result<Suggestion, SuggestError> {
     if !(0.0..=1.0).contains(&target) {
         return Err(SuggestError::Target(target));
     }
-    let f = features::compute(image);
-    let fv = feature_vector(&f);
+    let prepared = Prepared::new(*image);
+    let class = predict::classify(backend, &prepared)
+        .ok()
+        .and_then(|(best, _)| LOGO_CLASSES.get(best).copied());
+    let fv = feature_vector(prepared.features());
     let (start, start_from) = match correlation {
         Some(c) => (c.start(&fv, class), "correlation"),
         None => (Params::default(), "defaults"),
     };
     let candidates = candidates(&start);
-    let predictions = predict_params_with(backend, path, image, &f, &candidates);
+    let predictions = predict::predict_prepared(backend, path, &prepared, &candidates);
     let ssim: Vec<f32> = predictions.iter().map(|p| p.ssim).collect();
     let bytes: Vec<f32> = match correlation {
         Some(c) => candidates.iter().map(|p| c.svg_bytes(p, &fv)).collect(),
@@ -413,7 +417,98 @@ pub fn suggest(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::{BackendError, Batch, MemoryUsage};
     use alloc::vec;
+    use core::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A backend that answers like a split-form model set with a classifier, and records which
+    /// tensor (its address) the classifier and the encoder were given.
+    #[derive(Default)]
+    struct Recorder {
+        classified: AtomicUsize,
+        encoded: AtomicUsize,
+        classify_calls: AtomicUsize,
+        encode_calls: AtomicUsize,
+        classifier: bool,
+    }
+
+    impl Backend for Recorder {
+        fn name(&self) -> &str {
+            "recorder"
+        }
+        fn predict_quality(&self, _: Batch<'_>) -> Result<Vec<f32>, BackendError> {
+            Err(BackendError::Runtime("not the split form".into()))
+        }
+        fn encode_images(&self, images: &[f32], _: &[f32]) -> Result<Vec<f32>, BackendError> {
+            self.encoded
+                .store(images.as_ptr() as usize, Ordering::SeqCst);
+            self.encode_calls.fetch_add(1, Ordering::SeqCst);
+            Ok(vec![0.0; 4])
+        }
+        fn embedding_dim(&self) -> usize {
+            4
+        }
+        fn predict_head(&self, _: &[f32], params: &[f32]) -> Result<Vec<f32>, BackendError> {
+            // higher for fewer colours: the choice is not the first candidate by accident
+            Ok(params
+                .chunks(PARAM_COUNT)
+                .map(|p| 0.9 + 0.05 * p[0])
+                .collect())
+        }
+        fn classify(&self, images: &[f32]) -> Result<Vec<f32>, BackendError> {
+            if !self.classifier {
+                return Err(BackendError::Unsupported {
+                    backend: "recorder".into(),
+                    task: "classifier",
+                });
+            }
+            self.classified
+                .store(images.as_ptr() as usize, Ordering::SeqCst);
+            self.classify_calls.fetch_add(1, Ordering::SeqCst);
+            Ok(vec![0.0, 0.0, 3.0, 0.0]) // gradient
+        }
+        fn memory(&self) -> MemoryUsage {
+            MemoryUsage::default()
+        }
+    }
+
+    #[test]
+    fn suggest_preprocesses_once_for_the_classifier_and_the_encoder() {
+        let rgba: Vec<u8> = (0..40 * 30 * 4).map(|i| (i * 7 % 256) as u8).collect();
+        let image = ImageRef::new(&rgba, 40, 30).unwrap();
+        let backend = Recorder {
+            classifier: true,
+            ..Recorder::default()
+        };
+        let s = suggest(&backend, Some(QualityPath::Split), None, &image, 0.95).unwrap();
+        assert_eq!(s.class, Some("gradient"));
+        assert_eq!(s.source, Source::Model);
+        assert_eq!(backend.classify_calls.load(Ordering::SeqCst), 1);
+        assert_eq!(backend.encode_calls.load(Ordering::SeqCst), 1);
+        // the same tensor, not an equal copy: one preprocessing
+        let (c, e) = (
+            backend.classified.load(Ordering::SeqCst),
+            backend.encoded.load(Ordering::SeqCst),
+        );
+        assert!(c != 0 && c == e, "classifier saw {c:#x}, encoder {e:#x}");
+
+        // No classifier: no class, the same suggestion machinery.
+        let backend = Recorder::default();
+        let s = suggest(&backend, Some(QualityPath::Split), None, &image, 0.95).unwrap();
+        assert_eq!((s.class, s.source), (None, Source::Model));
+    }
+
+    #[test]
+    fn a_prepared_image_is_preprocessed_on_first_use_only() {
+        let rgba = vec![200u8; 5 * 7 * 4];
+        let prepared = Prepared::new(ImageRef::new(&rgba, 5, 7).unwrap());
+        assert!(!prepared.is_preprocessed());
+        let first = prepared.tensor().unwrap().as_ptr();
+        assert!(prepared.is_preprocessed());
+        assert_eq!(prepared.tensor().unwrap().as_ptr(), first);
+        let expected = crate::preprocess::preprocess(&rgba, 5, 7).unwrap();
+        assert_eq!(prepared.tensor().unwrap(), expected.as_slice());
+    }
 
     fn map(inputs: usize, outputs: usize, b: f64) -> LinearMap {
         LinearMap {

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use vectune_core::image::ImageRef;
 use vectune_core::manifest::LOGO_CLASSES;
-use vectune_core::preprocess;
+use vectune_core::predict::{self, Prepared};
 
 use crate::manager::ModelManager;
 
@@ -21,10 +21,7 @@ pub fn classify(manager: &ModelManager, image: &ImageRef<'_>) -> Result<Classifi
     if !manager.has_classifier() {
         return Err("no classifier model is ready (see `vectune models`)".into());
     }
-    let t = preprocess::preprocess(image.data(), image.width(), image.height())
-        .map_err(|e| e.to_string())?;
-    let logits = manager.backend().classify(&t).map_err(|e| e.to_string())?;
-    let (best, p) = vectune_core::predict::class_probabilities(&logits)?;
+    let (best, p) = predict::classify(manager.backend(), &Prepared::new(*image))?;
     Ok(Classification {
         class: LOGO_CLASSES[best],
         probabilities: LOGO_CLASSES.iter().copied().zip(p).collect(),

@@ -1,14 +1,14 @@
 //! Parameter suggestions: the core's suggester ([`vectune_core::suggest::suggest`]: a starting
 //! point from the correlation models, candidates around it, the smallest predicted SVG that reaches
 //! the target) on the manager's models — the classifier for the logo's class, the quality model
-//! along the manager's path, the correlation file when it loaded.
+//! along the manager's path (the image preprocessed once for both), the correlation file when it
+//! loaded.
 
 use vectune_core::image::ImageRef;
 use vectune_core::suggest::{self, SuggestError};
 
 pub use vectune_core::suggest::Suggestion;
 
-use crate::classify;
 use crate::manager::ModelManager;
 use crate::predict;
 
@@ -18,13 +18,11 @@ pub fn suggest(
     image: &ImageRef<'_>,
     target: f32,
 ) -> Result<Suggestion, SuggestError> {
-    let class = classify::classify(manager, image).ok().map(|c| c.class);
     let correlation = manager.correlation();
     suggest::suggest(
         manager.backend(),
         predict::quality_path(manager),
         correlation.as_deref(),
-        class,
         image,
         target,
     )

@@ -7,14 +7,12 @@ use core::cell::RefCell;
 
 use serde::Serialize;
 use serde::ser::SerializeMap;
-use vectune_core::backend::Backend;
-use vectune_core::features::{self, Features};
+use vectune_core::features::Features;
 
 use vectune_core::image::ImageRef;
 use vectune_core::manifest::LOGO_CLASSES;
 use vectune_core::params::Params;
-use vectune_core::predict as core_predict;
-use vectune_core::preprocess;
+use vectune_core::predict::{self as core_predict, Prepared};
 use vectune_core::suggest::{self, Suggestion};
 
 use crate::manager::{ModelManager, QualityPath};
@@ -58,14 +56,14 @@ pub fn predict_params_cached(
     });
     if !hit {
         *slot = None;
-        let features = features::compute(image);
+        let prepared = Prepared::new(*image);
         // On an encoder error the uncached path answers, with the heuristic and the reason.
-        let embedding = core_predict::encode(manager.models(), image, &features).ok();
+        let embedding = core_predict::encode(manager.models(), &prepared).ok();
         *slot = embedding.map(|embedding| Encoded {
             rgba: image.data().to_vec(),
             width: image.width(),
             height: image.height(),
-            features,
+            features: prepared.into_features(),
             embedding,
         });
     }
@@ -87,12 +85,10 @@ pub fn suggest(
     image: &ImageRef<'_>,
     target: f32,
 ) -> Result<Suggestion, String> {
-    let class = classify(manager, image).ok().map(|c| c.class);
     suggest::suggest(
         manager.models(),
         manager.core_path(),
         manager.correlation(),
-        class,
         image,
         target,
     )
@@ -133,10 +129,7 @@ pub fn classify(manager: &ModelManager, image: &ImageRef<'_>) -> Result<Classifi
     if !manager.models().has_classifier() {
         return Err("no classifier model is ready (see status())".into());
     }
-    let t = preprocess::preprocess(image.data(), image.width(), image.height())
-        .map_err(|e| e.to_string())?;
-    let logits = manager.models().classify(&t).map_err(|e| e.to_string())?;
-    let (best, p) = core_predict::class_probabilities(&logits)?;
+    let (best, p) = core_predict::classify(manager.models(), &Prepared::new(*image))?;
     Ok(Classification {
         class: LOGO_CLASSES[best],
         probabilities: LOGO_CLASSES.iter().copied().zip(p).collect(),
