@@ -86,11 +86,6 @@ impl<'a> Prepared<'a> {
         }
     }
 
-    /// The image.
-    pub fn image(&self) -> &ImageRef<'a> {
-        &self.image
-    }
-
     /// Its features (`features::compute`).
     pub fn features(&self) -> &Features {
         &self.features
@@ -114,7 +109,8 @@ impl<'a> Prepared<'a> {
     }
 
     /// Whether the tensor has been computed (for tests of "at most once").
-    pub fn is_preprocessed(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_preprocessed(&self) -> bool {
         self.tensor.get().is_some()
     }
 }
@@ -131,7 +127,7 @@ pub fn predict_params(
     if params.is_empty() {
         return Vec::new();
     }
-    // The statistics feed the model's `stats` input and, should no model answer, the heuristic.
+    // Empty: no features to compute either.
     predict_prepared(backend, path, &Prepared::new(*image), params)
 }
 
@@ -146,6 +142,7 @@ pub fn predict_prepared(
     if params.is_empty() {
         return Vec::new();
     }
+    // The statistics feed the model's `stats` input and, should no model answer, the heuristic.
     let f = image.features();
     let Some(path) = path else {
         return heuristic_all(f, params, None);
