@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step's heading gives the seconds since the start (where CI's time goes).
+step() { printf '\n== %s (at %d s)\n' "$*" "$SECONDS"; }
 # Two shared cores: never more than two compile jobs.
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
@@ -72,3 +73,4 @@ awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;?$/) p +=
      /^# (pass|fail) [0-9]+$/ { if ($2 == "pass") p += $3; else f += $3 }
      END { printf "\ntests: %d passed, %d failed\n", p, f }' "$log"
 rm -f "$log"
+printf 'total: %d s\n' "$SECONDS"
