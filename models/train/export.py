@@ -115,7 +115,7 @@ def main(argv=None):
 
     quality, qck = load_quality(run)
     clf, cck = load_classifier(run)
-    D = quality.encoder.embed_dim
+    D = quality.encoder.out_dim
     S = data.INPUT_SIZE
     g = torch.Generator().manual_seed(0)
     ex_img = torch.randn(2, 3, S, S, generator=g)

@@ -7,6 +7,14 @@ Shapes (N is the dynamic batch in every exported graph):
 * `QualityHead`: embedding [N, D], params [N, 8] (`Params::encode`) -> ssim [N, 1] in (0, 1)
 * `QualityPredictor`: image, params, stats -> ssim; exactly head(encoder(image, stats), params), so
   a server can run the encoder once per image and the head once per candidate parameter set.
+
+Two quality heads (config key `head`, `HEADS`):
+
+* "pooled" (models up to v3): an MLP on the pooled embedding and the parameters; D = embed_dim.
+* "spatial" (v5 on): the encoder also emits a 1x1-conv projection of the CNN's last 7x7 map
+  (`map_channels` channels, flattened), and the head lets the parameters scale and shift each of its
+  channels (FiLM) before global average + max pooling, beside the pooled embedding: the parameters'
+  effect can depend on *where* the detail is. D = embed_dim + map_channels * 7 * 7.
 * `LogoClassifier`: image -> logits [N, 4] over `data.LOGO_CLASSES`.
 
 The CNN is small on purpose (CPU training and browser inference): a stem to 56 px (`STEMS`: a 2x
@@ -58,8 +66,18 @@ class Backbone(nn.Module):
         self.out_dim = 2 * cin
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        f = self.features(image)
-        return torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1)
+        return global_pool(self.features(image))
+
+
+def global_pool(f: torch.Tensor) -> torch.Tensor:
+    """[N, C, H, W] -> [N, 2C]: global average ++ global max."""
+    return torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1)
+
+
+#: The quality head's kinds (module docstring), a model config key (`head`).
+HEADS = ("pooled", "spatial")
+#: The backbone's last feature map is MAP_SIZE x MAP_SIZE for the 224 view (224 / 32).
+MAP_SIZE = 7
 
 
 class QualityEncoder(nn.Module):
@@ -70,10 +88,16 @@ class QualityEncoder(nn.Module):
     """
 
     def __init__(self, embed_dim: int = 96, widths=DEFAULT_WIDTHS, stats_mean=None, stats_std=None,
-                 stats_hidden: int = 32, stem: str = "pool"):
+                 stats_hidden: int = 32, stem: str = "pool", map_channels: int = 0):
         super().__init__()
         self.backbone = Backbone(widths, stem)
         self.embed_dim = embed_dim
+        self.map_channels = map_channels
+        #: the embedding's width D (the split form's `embedding` input)
+        self.out_dim = embed_dim + map_channels * MAP_SIZE * MAP_SIZE
+        # the spatial head's map: a 1x1 projection of the last feature map, emitted flattened
+        self.map = (nn.Sequential(nn.Conv2d(widths[-1], map_channels, 1), nn.BatchNorm2d(map_channels))
+                    if map_channels else None)
         mean = torch.zeros(IMAGE_STATS) if stats_mean is None else torch.tensor(stats_mean, dtype=torch.float32)
         std = torch.ones(IMAGE_STATS) if stats_std is None else torch.tensor(stats_std, dtype=torch.float32)
         self.register_buffer("stats_mean", mean)
@@ -84,16 +108,32 @@ class QualityEncoder(nn.Module):
 
     def forward(self, image: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
         z = (stats - self.stats_mean) * self.stats_inv_std
-        return self.proj(torch.cat([self.backbone(image), self.stats_mlp(z), z], dim=1))
+        fmap = self.backbone.features(image)
+        emb = self.proj(torch.cat([global_pool(fmap), self.stats_mlp(z), z], dim=1))
+        if self.map is None:
+            return emb
+        return torch.cat([emb, self.map(fmap).flatten(1)], dim=1)
 
 
 class QualityHead(nn.Module):
-    """embedding [N, D], params [N, 8] -> ssim [N, 1] (sigmoid)."""
+    """embedding [N, D], params [N, 8] -> ssim [N, 1] (sigmoid).
 
-    def __init__(self, embed_dim: int = 96, hidden: int = 128, init_mean: float = 0.9):
+    With `map_channels`, the embedding's tail is the encoder's flattened map: the parameters set a
+    per-channel scale (1 + gamma, gamma starting at 0) and shift, then ReLU and global pooling."""
+
+    def __init__(self, embed_dim: int = 96, hidden: int = 128, init_mean: float = 0.9, map_channels: int = 0,
+                 film_hidden: int = 64):
         super().__init__()
+        self.embed_dim = embed_dim
+        self.map_channels = map_channels
+        self.film = None
+        if map_channels:
+            self.film = nn.Sequential(nn.Linear(PARAM_COUNT, film_hidden), nn.ReLU(inplace=True),
+                                      nn.Linear(film_hidden, 2 * map_channels))
+            nn.init.zeros_(self.film[-1].weight)
+            nn.init.zeros_(self.film[-1].bias)
         self.net = nn.Sequential(
-            nn.Linear(embed_dim + PARAM_COUNT, hidden), nn.ReLU(inplace=True),
+            nn.Linear(embed_dim + 2 * map_channels + PARAM_COUNT, hidden), nn.ReLU(inplace=True),
             nn.Linear(hidden, hidden // 2), nn.ReLU(inplace=True),
             nn.Linear(hidden // 2, 1),
         )
@@ -103,17 +143,24 @@ class QualityHead(nn.Module):
             self.net[-1].bias.fill_(float(torch.logit(torch.tensor(init_mean))))
 
     def forward(self, embedding: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.net(torch.cat([embedding, params], dim=1)))
+        if self.film is None:
+            return torch.sigmoid(self.net(torch.cat([embedding, params], dim=1)))
+        emb = embedding[:, :self.embed_dim]
+        # reshape with -1 (a constant shape in the graph, not one computed from N)
+        m = embedding[:, self.embed_dim:].reshape(-1, self.map_channels, MAP_SIZE, MAP_SIZE)
+        gamma, beta = self.film(params).chunk(2, dim=1)
+        h = torch.relu(m * (1 + gamma[:, :, None, None]) + beta[:, :, None, None])
+        return torch.sigmoid(self.net(torch.cat([emb, global_pool(h), params], dim=1)))
 
 
 class QualityPredictor(nn.Module):
     """image, params, stats -> ssim [N, 1]; `forward_rows` shares one encoder pass over many rows."""
 
     def __init__(self, embed_dim: int = 96, widths=DEFAULT_WIDTHS, hidden: int = 128, init_mean: float = 0.9,
-                 stats_mean=None, stats_std=None, stem: str = "pool"):
+                 stats_mean=None, stats_std=None, stem: str = "pool", map_channels: int = 0):
         super().__init__()
-        self.encoder = QualityEncoder(embed_dim, widths, stats_mean, stats_std, stem=stem)
-        self.head = QualityHead(embed_dim, hidden, init_mean)
+        self.encoder = QualityEncoder(embed_dim, widths, stats_mean, stats_std, stem=stem, map_channels=map_channels)
+        self.head = QualityHead(embed_dim, hidden, init_mean, map_channels)
 
     def forward(self, image: torch.Tensor, params: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
         return self.head(self.encoder(image, stats), params)
@@ -144,9 +191,13 @@ def count_params(m: nn.Module) -> int:
 
 
 def build_quality(cfg: dict) -> QualityPredictor:
+    head = cfg.get("head", "pooled")
+    if head not in HEADS:
+        raise ValueError(f"unknown head {head!r}; one of {HEADS}")
     return QualityPredictor(cfg.get("embed_dim", 96), tuple(cfg.get("widths", DEFAULT_WIDTHS)),
                             cfg.get("hidden", 128), cfg.get("init_mean", 0.9),
-                            cfg.get("stats_mean"), cfg.get("stats_std"), cfg.get("stem", "pool"))
+                            cfg.get("stats_mean"), cfg.get("stats_std"), cfg.get("stem", "pool"),
+                            cfg.get("map_channels", 64) if head == "spatial" else 0)
 
 
 def build_classifier(cfg: dict) -> LogoClassifier:

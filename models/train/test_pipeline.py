@@ -222,6 +222,39 @@ def test_conv6s4_stem_contains_the_pool_stem():
         Backbone(stem="nope")
 
 
+def test_spatial_head_is_one_function_split_or_not():
+    """model.HEADS "spatial": the embedding is the pooled vector ++ the flattened 7x7 map (D = 96 + 64 x 49);
+    head(encoder) is the combined model, forward_rows (one encoder pass per image, rows gathered) gives the
+    same answers, the head reads the map back in the encoder's layout, and the FiLM starts as the identity
+    (gamma = beta = 0), so a fresh spatial head sees the map as the encoder made it."""
+    import torch
+
+    from model import MAP_SIZE, build_quality
+
+    torch.manual_seed(0)
+    m = build_quality({"head": "spatial", "map_channels": 8}).eval()
+    assert m.encoder.out_dim == 96 + 8 * MAP_SIZE * MAP_SIZE
+    img, stats = torch.randn(3, 3, 224, 224), torch.randn(3, 11)
+    params = torch.rand(5, 8)
+    rows = torch.tensor([0, 2, 2, 1, 0])
+    with torch.no_grad():
+        emb = m.encoder(img, stats)
+        assert emb.shape == (3, m.encoder.out_dim)
+        fmap = m.encoder.backbone.features(img)
+        assert torch.equal(emb[:, 96:].reshape(3, 8, MAP_SIZE, MAP_SIZE), m.encoder.map(fmap))
+        combined = m(img[rows], params, stats[rows])[:, 0]
+        assert torch.allclose(m.forward_rows(img, stats, params, rows), combined, atol=1e-6)
+        assert torch.allclose(m.head(emb[rows], params)[:, 0], combined, atol=1e-6)
+        gamma_beta = m.head.film(params)
+        assert torch.count_nonzero(gamma_beta) == 0
+    # the parameters change the answer through both paths once the FiLM has weights
+    with torch.no_grad():
+        m.head.film[-1].weight.normal_()
+        a = m.head(emb[:1].repeat(2, 1), torch.stack([params[0], params[1]]))
+    assert not torch.allclose(a[0], a[1])
+    assert build_quality({}).encoder.map is None  # the pooled head (up to v3) is unchanged
+
+
 def test_end_to_end_smoke(tmp_path):
     import torch
 

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 import data
 import metrics
-from model import STEMS, build_classifier, build_quality, count_params
+from model import HEADS, STEMS, build_classifier, build_quality, count_params
 
 
 def parse_args(argv=None):
@@ -53,6 +53,9 @@ def parse_args(argv=None):
                    help="val metric that picks the best epoch")
     p.add_argument("--embed-dim", type=int, default=96)
     p.add_argument("--hidden", type=int, default=256, help="quality head width")
+    p.add_argument("--head", choices=HEADS, default="spatial",
+                   help="quality head (model.py): pooled (up to v3) or spatial (FiLM on the 7x7 map, v5 on)")
+    p.add_argument("--map-channels", type=int, default=64, help="the spatial head's map channels")
     p.add_argument("--stem", choices=STEMS, default="pool",
                    help="the backbone's first stage (model.STEMS): pool (up to v3) or conv6s4")
     p.add_argument("--no-flip", action="store_true", help="disable random horizontal flips")
@@ -110,6 +113,7 @@ def train_quality(args, ds, cache, log, out):
     train_mean = float(ds.ssim[train_rows].mean())
     train_stats = ds.stats[train_imgs]
     cfg = {"embed_dim": args.embed_dim, "hidden": args.hidden, "init_mean": train_mean, "stem": args.stem,
+           "head": args.head, "map_channels": args.map_channels,
            "stats_mean": train_stats.mean(axis=0).tolist(), "stats_std": train_stats.std(axis=0).tolist()}
     model = build_quality(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
