@@ -12,9 +12,11 @@ Two quality heads (config key `head`, `HEADS`):
 
 * "pooled" (models up to v3): an MLP on the pooled embedding and the parameters; D = embed_dim.
 * "spatial" (v5 on): the encoder also emits a 1x1-conv projection of the CNN's last 7x7 map
-  (`map_channels` channels, flattened), and the head lets the parameters scale and shift each of its
+  (`map_channels` channels, flattened; `map_layer` picks an earlier, finer map), and the head lets the
+  parameters scale and shift each of its
   channels (FiLM) before global average + max pooling, beside the pooled embedding: the parameters'
-  effect can depend on *where* the detail is. D = embed_dim + map_channels * 7 * 7.
+  effect can depend on *where* the detail is. D = embed_dim + map_channels * S * S (S = 7 for the last
+  map, 14 for `map_layer` -3).
 * `LogoClassifier`: image -> logits [N, 4] over `data.LOGO_CLASSES`.
 
 The CNN is small on purpose (CPU training and browser inference): a stem to 56 px (`STEMS`: a 2x
@@ -80,6 +82,19 @@ HEADS = ("pooled", "spatial")
 MAP_SIZE = 7
 
 
+def layer_shapes(backbone: "Backbone") -> list[tuple[int, int]]:
+    """(channels, side) of each backbone layer's output for the 224 view."""
+    x, out = torch.zeros(1, 3, 224, 224), []
+    mode = backbone.training
+    backbone.eval()  # a training-mode pass would move BatchNorm's running statistics
+    with torch.no_grad():
+        for layer in backbone.features:
+            x = layer(x)
+            out.append((x.shape[1], x.shape[2]))
+    backbone.train(mode)
+    return out
+
+
 class QualityEncoder(nn.Module):
     """image [N, 3, 224, 224], stats [N, 11] -> embedding [N, D].
 
@@ -88,15 +103,18 @@ class QualityEncoder(nn.Module):
     """
 
     def __init__(self, embed_dim: int = 96, widths=DEFAULT_WIDTHS, stats_mean=None, stats_std=None,
-                 stats_hidden: int = 32, stem: str = "pool", map_channels: int = 0):
+                 stats_hidden: int = 32, stem: str = "pool", map_channels: int = 0, map_layer: int = -1):
         super().__init__()
         self.backbone = Backbone(widths, stem)
         self.embed_dim = embed_dim
         self.map_channels = map_channels
+        # the spatial head's map: a 1x1 projection of one layer's output (the last by default), flattened
+        shapes = layer_shapes(self.backbone)
+        self.map_index = map_layer % len(shapes)
+        map_in, self.map_size = shapes[self.map_index]
         #: the embedding's width D (the split form's `embedding` input)
-        self.out_dim = embed_dim + map_channels * MAP_SIZE * MAP_SIZE
-        # the spatial head's map: a 1x1 projection of the last feature map, emitted flattened
-        self.map = (nn.Sequential(nn.Conv2d(widths[-1], map_channels, 1), nn.BatchNorm2d(map_channels))
+        self.out_dim = embed_dim + map_channels * self.map_size * self.map_size
+        self.map = (nn.Sequential(nn.Conv2d(map_in, map_channels, 1), nn.BatchNorm2d(map_channels))
                     if map_channels else None)
         mean = torch.zeros(IMAGE_STATS) if stats_mean is None else torch.tensor(stats_mean, dtype=torch.float32)
         std = torch.ones(IMAGE_STATS) if stats_std is None else torch.tensor(stats_std, dtype=torch.float32)
@@ -108,11 +126,16 @@ class QualityEncoder(nn.Module):
 
     def forward(self, image: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
         z = (stats - self.stats_mean) * self.stats_inv_std
-        fmap = self.backbone.features(image)
-        emb = self.proj(torch.cat([global_pool(fmap), self.stats_mlp(z), z], dim=1))
         if self.map is None:
-            return emb
-        return torch.cat([emb, self.map(fmap).flatten(1)], dim=1)
+            fmap = self.backbone.features(image)
+            return self.proj(torch.cat([global_pool(fmap), self.stats_mlp(z), z], dim=1))
+        fmap = image
+        for i, layer in enumerate(self.backbone.features):
+            fmap = layer(fmap)
+            if i == self.map_index:
+                tapped = fmap
+        emb = self.proj(torch.cat([global_pool(fmap), self.stats_mlp(z), z], dim=1))
+        return torch.cat([emb, self.map(tapped).flatten(1)], dim=1)
 
 
 class QualityHead(nn.Module):
@@ -122,10 +145,11 @@ class QualityHead(nn.Module):
     per-channel scale (1 + gamma, gamma starting at 0) and shift, then ReLU and global pooling."""
 
     def __init__(self, embed_dim: int = 96, hidden: int = 128, init_mean: float = 0.9, map_channels: int = 0,
-                 film_hidden: int = 64):
+                 film_hidden: int = 64, map_size: int = MAP_SIZE):
         super().__init__()
         self.embed_dim = embed_dim
         self.map_channels = map_channels
+        self.map_size = map_size
         self.film = None
         if map_channels:
             self.film = nn.Sequential(nn.Linear(PARAM_COUNT, film_hidden), nn.ReLU(inplace=True),
@@ -147,7 +171,7 @@ class QualityHead(nn.Module):
             return torch.sigmoid(self.net(torch.cat([embedding, params], dim=1)))
         emb = embedding[:, :self.embed_dim]
         # reshape with -1 (a constant shape in the graph, not one computed from N)
-        m = embedding[:, self.embed_dim:].reshape(-1, self.map_channels, MAP_SIZE, MAP_SIZE)
+        m = embedding[:, self.embed_dim:].reshape(-1, self.map_channels, self.map_size, self.map_size)
         gamma, beta = self.film(params).chunk(2, dim=1)
         h = torch.relu(m * (1 + gamma[:, :, None, None]) + beta[:, :, None, None])
         return torch.sigmoid(self.net(torch.cat([emb, global_pool(h), params], dim=1)))
@@ -157,10 +181,11 @@ class QualityPredictor(nn.Module):
     """image, params, stats -> ssim [N, 1]; `forward_rows` shares one encoder pass over many rows."""
 
     def __init__(self, embed_dim: int = 96, widths=DEFAULT_WIDTHS, hidden: int = 128, init_mean: float = 0.9,
-                 stats_mean=None, stats_std=None, stem: str = "pool", map_channels: int = 0):
+                 stats_mean=None, stats_std=None, stem: str = "pool", map_channels: int = 0, map_layer: int = -1):
         super().__init__()
-        self.encoder = QualityEncoder(embed_dim, widths, stats_mean, stats_std, stem=stem, map_channels=map_channels)
-        self.head = QualityHead(embed_dim, hidden, init_mean, map_channels)
+        self.encoder = QualityEncoder(embed_dim, widths, stats_mean, stats_std, stem=stem, map_channels=map_channels,
+                                      map_layer=map_layer)
+        self.head = QualityHead(embed_dim, hidden, init_mean, map_channels, map_size=self.encoder.map_size)
 
     def forward(self, image: torch.Tensor, params: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
         return self.head(self.encoder(image, stats), params)
@@ -197,7 +222,7 @@ def build_quality(cfg: dict) -> QualityPredictor:
     return QualityPredictor(cfg.get("embed_dim", 96), tuple(cfg.get("widths", DEFAULT_WIDTHS)),
                             cfg.get("hidden", 128), cfg.get("init_mean", 0.9),
                             cfg.get("stats_mean"), cfg.get("stats_std"), cfg.get("stem", "pool"),
-                            cfg.get("map_channels", 64) if head == "spatial" else 0)
+                            cfg.get("map_channels", 64) if head == "spatial" else 0, cfg.get("map_layer", -1))
 
 
 def build_classifier(cfg: dict) -> LogoClassifier:

@@ -222,26 +222,27 @@ def test_conv6s4_stem_contains_the_pool_stem():
         Backbone(stem="nope")
 
 
-def test_spatial_head_is_one_function_split_or_not():
-    """model.HEADS "spatial": the embedding is the pooled vector ++ the flattened 7x7 map (D = 96 + 64 x 49);
+@pytest.mark.parametrize("map_layer,side", [(-1, 7), (-3, 14)])
+def test_spatial_head_is_one_function_split_or_not(map_layer, side):
+    """model.HEADS "spatial": the embedding is the pooled vector ++ the flattened map (D = 96 + channels x side²; the last 7x7 map or the 14x14 one);
     head(encoder) is the combined model, forward_rows (one encoder pass per image, rows gathered) gives the
     same answers, the head reads the map back in the encoder's layout, and the FiLM starts as the identity
     (gamma = beta = 0), so a fresh spatial head sees the map as the encoder made it."""
     import torch
 
-    from model import MAP_SIZE, build_quality
+    from model import build_quality
 
     torch.manual_seed(0)
-    m = build_quality({"head": "spatial", "map_channels": 8}).eval()
-    assert m.encoder.out_dim == 96 + 8 * MAP_SIZE * MAP_SIZE
+    m = build_quality({"head": "spatial", "map_channels": 8, "map_layer": map_layer}).eval()
+    assert m.encoder.out_dim == 96 + 8 * side * side
     img, stats = torch.randn(3, 3, 224, 224), torch.randn(3, 11)
     params = torch.rand(5, 8)
     rows = torch.tensor([0, 2, 2, 1, 0])
     with torch.no_grad():
         emb = m.encoder(img, stats)
         assert emb.shape == (3, m.encoder.out_dim)
-        fmap = m.encoder.backbone.features(img)
-        assert torch.equal(emb[:, 96:].reshape(3, 8, MAP_SIZE, MAP_SIZE), m.encoder.map(fmap))
+        fmap = m.encoder.backbone.features[:m.encoder.map_index + 1](img)
+        assert torch.equal(emb[:, 96:].reshape(3, 8, side, side), m.encoder.map(fmap))
         combined = m(img[rows], params, stats[rows])[:, 0]
         assert torch.allclose(m.forward_rows(img, stats, params, rows), combined, atol=1e-6)
         assert torch.allclose(m.head(emb[rows], params)[:, 0], combined, atol=1e-6)

@@ -56,6 +56,8 @@ def parse_args(argv=None):
     p.add_argument("--head", choices=HEADS, default="spatial",
                    help="quality head (model.py): pooled (up to v3) or spatial (FiLM on the 7x7 map, v5 on)")
     p.add_argument("--map-channels", type=int, default=64, help="the spatial head's map channels")
+    p.add_argument("--map-layer", type=int, default=-1,
+                   help="the backbone layer whose output the spatial head's map projects (-1: the last, 7x7; -3: 14x14)")
     p.add_argument("--stem", choices=STEMS, default="pool",
                    help="the backbone's first stage (model.STEMS): pool (up to v3) or conv6s4")
     p.add_argument("--no-flip", action="store_true", help="disable random horizontal flips")
@@ -113,7 +115,7 @@ def train_quality(args, ds, cache, log, out):
     train_mean = float(ds.ssim[train_rows].mean())
     train_stats = ds.stats[train_imgs]
     cfg = {"embed_dim": args.embed_dim, "hidden": args.hidden, "init_mean": train_mean, "stem": args.stem,
-           "head": args.head, "map_channels": args.map_channels,
+           "head": args.head, "map_channels": args.map_channels, "map_layer": args.map_layer,
            "stats_mean": train_stats.mean(axis=0).tolist(), "stats_std": train_stats.std(axis=0).tolist()}
     model = build_quality(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
