@@ -1,7 +1,9 @@
 //! The committed models' accuracy, re-measured in CI by the Rust runtime: the committed evaluation
 //! set (`models/data/eval`: real logos of the test split, never trained on, x 8 parameter sets,
 //! labelled by the ground-truth instrument) is scored on every backend, and the figures must match
-//! what `models/manifest.json` records (measured by the Python pipeline at export) within 0.005.
+//! what `models/manifest.json` records (measured by the Python pipeline at export) within 0.005, and
+//! every backend must predict what the first did, row for row, within 1e-4 (the shipped graphs' own
+//! golden parity; the fixture models' is in backends.rs).
 //! Every model file's sha256 is checked against the manifest first.
 
 use std::collections::BTreeMap;
@@ -17,6 +19,9 @@ use vectune_truth::metrics::{Scored, metrics};
 
 /// Largest allowed difference between a re-measured figure and the manifest's.
 const DRIFT: f64 = 0.005;
+/// Largest allowed difference between two backends' predictions of one row (the export's own
+/// checks hold ONNX == TorchScript == PyTorch within 1e-5; runtimes' kernels differ in summation order).
+const BACKEND_PARITY: f64 = 1e-4;
 
 fn models_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models")
@@ -87,6 +92,8 @@ fn committed_models_reproduce_their_manifest_accuracy_on_every_backend() {
     let kinds = [BackendKind::Tract, BackendKind::Ort];
     #[cfg(feature = "torch")]
     let kinds = [BackendKind::Tract, BackendKind::Ort, BackendKind::Torch];
+    // The first backend's predictions, row for row: every other backend must give the same function.
+    let mut first: Option<(BackendKind, Vec<f64>)> = None;
     for kind in kinds {
         let manager = ModelManager::open(&models_dir(), BackendChoice::Exactly(kind));
         assert_eq!(manager.backend_kind(), kind, "{}", manager.backend_reason());
@@ -110,6 +117,29 @@ fn committed_models_reproduce_their_manifest_accuracy_on_every_backend() {
                     label: *label,
                     predicted: f64::from(p.ssim),
                 });
+            }
+        }
+        let predicted: Vec<f64> = scored.iter().map(|s| s.predicted).collect();
+        match &first {
+            None => first = Some((kind, predicted)),
+            Some((first_kind, want)) => {
+                let worst = want
+                    .iter()
+                    .zip(&predicted)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f64::max);
+                eprintln!(
+                    "{} vs {}: max |difference| {worst:.2e} over {} predictions",
+                    kind.name(),
+                    first_kind.name(),
+                    predicted.len()
+                );
+                assert!(
+                    worst <= BACKEND_PARITY,
+                    "{} and {} differ by {worst} on the packaged models",
+                    kind.name(),
+                    first_kind.name()
+                );
             }
         }
         let got = metrics(&scored);
