@@ -54,10 +54,11 @@ def parse_args(argv=None):
     p.add_argument("--embed-dim", type=int, default=96)
     p.add_argument("--hidden", type=int, default=256, help="quality head width")
     p.add_argument("--head", choices=HEADS, default="spatial",
-                   help="quality head (model.py): pooled (up to v3) or spatial (FiLM on the 7x7 map, v5 on)")
-    p.add_argument("--map-channels", type=int, default=64, help="the spatial head's map channels")
-    p.add_argument("--map-layer", type=int, default=-1,
-                   help="the backbone layer whose output the spatial head's map projects (-1: the last, 7x7; -3: 14x14)")
+                   help="quality head (model.py): pooled (up to v3) or spatial (FiLM on a backbone map, v6)")
+    p.add_argument("--map-channels", type=int, default=32, help="the spatial head's map channels (v6: 32)")
+    p.add_argument("--map-layer", type=int, default=-3,
+                   help="the backbone layer whose output the spatial head's map projects (-1: the last, 7x7; "
+                        "-3: 14x14, v6)")
     p.add_argument("--stem", choices=STEMS, default="pool",
                    help="the backbone's first stage (model.STEMS): pool (up to v3) or conv6s4")
     p.add_argument("--no-flip", action="store_true", help="disable random horizontal flips")
