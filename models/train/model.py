@@ -11,12 +11,12 @@ Shapes (N is the dynamic batch in every exported graph):
 Two quality heads (config key `head`, `HEADS`):
 
 * "pooled" (models up to v3): an MLP on the pooled embedding and the parameters; D = embed_dim.
-* "spatial" (v5 on): the encoder also emits a 1x1-conv projection of the CNN's last 7x7 map
-  (`map_channels` channels, flattened; `map_layer` picks an earlier, finer map), and the head lets the
-  parameters scale and shift each of its
-  channels (FiLM) before global average + max pooling, beside the pooled embedding: the parameters'
-  effect can depend on *where* the detail is. D = embed_dim + map_channels * S * S (S = 7 for the last
-  map, 14 for `map_layer` -3).
+* "spatial" (run v6, shipped): the encoder also emits a 1x1-conv projection of one backbone map
+  (`map_layer`: -1 the last, 7x7; -3 the 14x14 one, v6), `map_channels` channels (v6: 32), flattened;
+  the head lets the parameters scale and shift each channel (FiLM) before global average + max pooling,
+  beside the pooled embedding: the parameters' effect can depend on *where* the detail is.
+  D = embed_dim + map_channels * S * S. A config without these keys gets 64 channels on the 7x7 map
+  (run v5's layout); train.py always records them.
 * `LogoClassifier`: image -> logits [N, 4] over `data.LOGO_CLASSES`.
 
 The CNN is small on purpose (CPU training and browser inference): a stem to 56 px (`STEMS`: a 2x
