@@ -66,34 +66,37 @@ pub fn heuristic_from(f: &Features, params: Params, fallback: Option<String>) ->
     }
 }
 
-/// One image made ready once for every model that reads it: its features at once, its
-/// preprocessed tensor ([`preprocess::preprocess`]) on first use. A suggestion feeds the same
-/// tensor to the classifier and to the quality model.
+/// One image made ready once for every model that reads it: its features
+/// ([`features::compute`]) and its preprocessed tensor ([`preprocess::preprocess`]), each computed
+/// on first use. A suggestion feeds the same tensor to the classifier and to the quality model; a
+/// classification never computes the features.
 pub struct Prepared<'a> {
     image: ImageRef<'a>,
-    features: Features,
+    features: OnceCell<Features>,
     tensor: OnceCell<Result<Vec<f32>, String>>,
 }
 
 impl<'a> Prepared<'a> {
-    /// Computes the image's features; the tensor waits for the first model that needs it.
+    /// Wraps the image; nothing is computed until a model or a caller asks.
     pub fn new(image: ImageRef<'a>) -> Prepared<'a> {
-        let features = features::compute(&image);
         Prepared {
             image,
-            features,
+            features: OnceCell::new(),
             tensor: OnceCell::new(),
         }
     }
 
-    /// Its features (`features::compute`).
+    /// Its features (`features::compute`), computed on the first call.
     pub fn features(&self) -> &Features {
-        &self.features
+        self.features.get_or_init(|| features::compute(&self.image))
     }
 
     /// Its features, keeping nothing else.
     pub fn into_features(self) -> Features {
+        let image = self.image;
         self.features
+            .into_inner()
+            .unwrap_or_else(|| features::compute(&image))
     }
 
     /// The preprocessed tensor `[1, 3, 224, 224]`, computed on the first call; `Err` says why the
@@ -124,10 +127,6 @@ pub fn predict_params(
     image: &ImageRef<'_>,
     params: &[Params],
 ) -> Vec<Prediction> {
-    if params.is_empty() {
-        return Vec::new();
-    }
-    // Empty: no features to compute either.
     predict_prepared(backend, path, &Prepared::new(*image), params)
 }
 
@@ -201,13 +200,46 @@ pub fn encode(backend: &dyn Backend, image: &Prepared<'_>) -> Result<Vec<f32>, S
         .map_err(|e| e.to_string())
 }
 
-/// The classifier on a prepared image: the index of the most probable class (in
-/// [`LOGO_CLASSES`]) and every class's probability; `Err` says why no classifier answered.
-pub fn classify(backend: &dyn Backend, image: &Prepared<'_>) -> Result<(usize, Vec<f32>), String> {
+/// A classification: the most probable class and every class's probability.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Classification {
+    /// The most probable class.
+    pub class: &'static str,
+    /// Probability per class, in [`LOGO_CLASSES`] order.
+    pub probabilities: Vec<(&'static str, f32)>,
+}
+
+/// `{"class": ..., "probabilities": {"simple_geometric": p, ...}}`, classes in output order.
+impl Serialize for Classification {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Probabilities<'a>(&'a [(&'static str, f32)]);
+        impl Serialize for Probabilities<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut map = s.serialize_map(Some(self.0.len()))?;
+                for (k, v) in self.0 {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+        let mut map = s.serialize_map(Some(2))?;
+        map.serialize_entry("class", self.class)?;
+        map.serialize_entry("probabilities", &Probabilities(&self.probabilities))?;
+        map.end()
+    }
+}
+
+/// The classifier on a prepared image; `Err` says why no classifier answered.
+pub fn classify(backend: &dyn Backend, image: &Prepared<'_>) -> Result<Classification, String> {
     let logits = backend
         .classify(image.tensor()?)
         .map_err(|e| e.to_string())?;
-    class_probabilities(&logits)
+    let (best, p) = class_probabilities(&logits)?;
+    Ok(Classification {
+        class: LOGO_CLASSES[best],
+        probabilities: LOGO_CLASSES.iter().copied().zip(p).collect(),
+    })
 }
 
 /// The split form's second half: the head for each of `params` on one image's embedding (from

@@ -33,7 +33,6 @@ use serde::{Deserialize, Serialize};
 use crate::backend::Backend;
 use crate::features::Features;
 use crate::image::ImageRef;
-use crate::manifest::LOGO_CLASSES;
 use crate::params::{PARAM_COUNT, ParamId, Params};
 use crate::predict::{self, Prepared, QualityPath, Source};
 
@@ -379,9 +378,7 @@ pub fn suggest(
         return Err(SuggestError::Target(target));
     }
     let prepared = Prepared::new(*image);
-    let class = predict::classify(backend, &prepared)
-        .ok()
-        .and_then(|(best, _)| LOGO_CLASSES.get(best).copied());
+    let class = predict::classify(backend, &prepared).ok().map(|c| c.class);
     let fv = feature_vector(prepared.features());
     let (start, start_from) = match correlation {
         Some(c) => (c.start(&fv, class), "correlation"),

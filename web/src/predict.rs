@@ -5,15 +5,14 @@
 
 use core::cell::RefCell;
 
-use serde::Serialize;
-use serde::ser::SerializeMap;
 use vectune_core::features::Features;
 
 use vectune_core::image::ImageRef;
-use vectune_core::manifest::LOGO_CLASSES;
 use vectune_core::params::Params;
 use vectune_core::predict::{self as core_predict, Prepared};
 use vectune_core::suggest::{self, Suggestion};
+
+pub use vectune_core::predict::Classification;
 
 use crate::manager::{ModelManager, QualityPath};
 
@@ -95,51 +94,19 @@ pub fn suggest(
     .map_err(|e| e.to_string())
 }
 
-/// A classification: the most probable class and every class's probability.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Classification {
-    /// The most probable class.
-    pub class: &'static str,
-    /// Probability per class, in [`LOGO_CLASSES`] order.
-    pub probabilities: Vec<(&'static str, f32)>,
-}
-
-/// `{"class": ..., "probabilities": {"simple_geometric": p, ...}}`, classes in output order.
-impl Serialize for Classification {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct Probabilities<'a>(&'a [(&'static str, f32)]);
-        impl Serialize for Probabilities<'_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut map = s.serialize_map(Some(self.0.len()))?;
-                for (k, v) in self.0 {
-                    map.serialize_entry(k, v)?;
-                }
-                map.end()
-            }
-        }
-        let mut map = s.serialize_map(Some(2))?;
-        map.serialize_entry("class", self.class)?;
-        map.serialize_entry("probabilities", &Probabilities(&self.probabilities))?;
-        map.end()
-    }
-}
-
 /// Classifies `image`; `Err` says why no classifier could answer.
 pub fn classify(manager: &ModelManager, image: &ImageRef<'_>) -> Result<Classification, String> {
     if !manager.models().has_classifier() {
         return Err("no classifier model is ready (see status())".into());
     }
-    let (best, p) = core_predict::classify(manager.models(), &Prepared::new(*image))?;
-    Ok(Classification {
-        class: LOGO_CLASSES[best],
-        probabilities: LOGO_CLASSES.iter().copied().zip(p).collect(),
-    })
+    core_predict::classify(manager.models(), &Prepared::new(*image))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::test_support::{load_fixture_models, logo, reference};
+    use vectune_core::manifest::LOGO_CLASSES;
     use vectune_core::predict::Source;
 
     fn reference_params(r: &serde_json::Value) -> Vec<Params> {
