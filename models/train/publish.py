@@ -4,7 +4,12 @@ TorchScript files and `correlation_models.json`, and writes `models/manifest.jso
 entries plus the suggester's entry, with sha256 and sizes recomputed from the copied files.
 
     .venv/bin/python publish.py --export runs/v1/export --correlation runs/v1/correlation_models.json \
-        --dataset-summary runs/v1/dataset.json --out ..
+        --dataset-summary runs/v1/dataset.json --run runs/v1 --out ..
+
+Every entry's `training.data` is built here, never written by hand: the dataset's counts from
+`--dataset-summary` (`vectune-dataset stats --json`), the quality model's from `--run`'s `log.json`
+(images, best epoch, epochs, seconds, threads, torch) and the classifier's from `--classifier-run`'s
+(default: the same run; a run trained with --skip-classifier ships an earlier run's classifier).
 """
 from __future__ import annotations
 
@@ -14,30 +19,71 @@ import json
 import pathlib
 import shutil
 
+DATASET_NOTE = "vectune-dataset build --out DIR (8000 images x 25 parameter sets, half real, seed 1)"
+
 
 def sha256(path: pathlib.Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_log(run: pathlib.Path) -> dict:
+    path = run / "log.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"{path}: cannot read the run's training log ({e})")
+
+
+def training_summary(stats: dict, run: pathlib.Path, classifier_run: pathlib.Path) -> dict:
+    """The manifest's `training.data`: dataset counts, and what each model was trained on, from logs."""
+    log = read_log(run)
+    q = log.get("quality")
+    if not q or "best_epoch" not in q:
+        raise SystemExit(f"{run}/log.json: no finished quality model")
+    clog = read_log(classifier_run)
+    c = clog.get("classifier")
+    if not c or "best_epoch" not in c:
+        raise SystemExit(f"{classifier_run}/log.json: no finished classifier (train without --skip-classifier, "
+                         "or name the run whose classifier ships with --classifier-run)")
+    out = {"dataset": DATASET_NOTE, "dataset_labels": stats["labels"], "dataset_images": stats["images"],
+           "images_by_source": stats["images_by_source"], "labels_by_split": stats["labels_by_split"],
+           "quality_run": run.name,
+           "quality_trained_on": {"train_images": q["train_images"], "train_labels": q["train_labels"],
+                                  "val_images": q["val_images"], "note": "test images are never read"},
+           "quality_best_epoch": q["best_epoch"], "quality_epochs": len(q["epochs"]),
+           "quality_training_seconds": round(sum(e["train_seconds"] + e.get("val_seconds", 0.0)
+                                                 for e in q["epochs"]), 1),
+           "classifier_run": classifier_run.name,
+           "classifier_trained_on": {"train_images": c["train_images"], "val_images": c["val_images"],
+                                     "synthetic_only": True},
+           "classifier_best_epoch": c["best_epoch"], "classifier_epochs": len(c["epochs"]),
+           "classifier_training_seconds": round(sum(e["train_seconds"] for e in c["epochs"]), 1),
+           "threads": log.get("threads"), "torch": log.get("torch")}
+    return out
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--export", required=True, help="export directory (export.py's output)")
     p.add_argument("--correlation", required=True, help="correlation_models.json (fit_correlation.py)")
-    p.add_argument("--dataset-summary", default=None, help="JSON recorded as every entry's training.data")
+    p.add_argument("--dataset-summary", required=True, help="`vectune-dataset stats --json` of the training set")
+    p.add_argument("--run", required=True, help="the run directory whose log.json trained the quality model")
+    p.add_argument("--classifier-run", default=None, help="the run that trained the classifier (default: --run)")
     p.add_argument("--out", required=True, help="the model directory to write (models/)")
     args = p.parse_args(argv)
 
     export = pathlib.Path(args.export)
     out = pathlib.Path(args.out)
     manifest = json.loads((export / "manifest.json").read_text())
-    summary = json.loads(pathlib.Path(args.dataset_summary).read_text()) if args.dataset_summary else None
+    run = pathlib.Path(args.run)
+    summary = training_summary(json.loads(pathlib.Path(args.dataset_summary).read_text()), run,
+                               pathlib.Path(args.classifier_run) if args.classifier_run else run)
     for e in manifest["models"]:
         src = export / e["file"]
         shutil.copyfile(src, out / e["file"])
         e["sha256"] = sha256(out / e["file"])
         e["bytes"] = (out / e["file"]).stat().st_size
-        if summary is not None:
-            e.setdefault("training", {})["data"] = summary
+        e.setdefault("training", {})["data"] = summary
     corr = pathlib.Path(args.correlation)
     shutil.copyfile(corr, out / "correlation_models.json")
     fitted = json.loads(corr.read_text()).get("fitted_on", {})

@@ -36,7 +36,7 @@ cd models/train
 # 5. publish into models/ (files, manifest with sha256)
 ../../target/release/vectune-dataset stats --out "$data" --json > "runs/$run/dataset.json"
 "$py" publish.py --export "runs/$run/export" --correlation "runs/$run/correlation_models.json" \
-    --dataset-summary "runs/$run/dataset.json" --out ..
+    --dataset-summary "runs/$run/dataset.json" --run "runs/$run" --out ..
 # 6. the browser package's NNEF form of every ONNX model (files + manifest entries), checked
 cargo run -q --release -p vectune-native -- --models .. export-nnef
 cargo run -q --release -p vectune-native -- --models .. export-nnef --check

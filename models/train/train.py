@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 import data
 import metrics
-from model import HEADS, STEMS, build_classifier, build_quality, count_params
+from model import DEFAULT_WIDTHS, HEADS, STEMS, build_classifier, build_quality, count_params
 
 
 def parse_args(argv=None):
@@ -59,6 +59,8 @@ def parse_args(argv=None):
     p.add_argument("--map-layer", type=int, default=-3,
                    help="the backbone layer whose output the spatial head's map projects (-1: the last, 7x7; "
                         "-3: 14x14, v6)")
+    p.add_argument("--widths", type=lambda v: [int(x) for x in v.split(",")], default=list(DEFAULT_WIDTHS),
+                   help="the backbone's five stage widths, comma-separated (default %(default)s)")
     p.add_argument("--stem", choices=STEMS, default="pool",
                    help="the backbone's first stage (model.STEMS): pool (up to v3) or conv6s4")
     p.add_argument("--no-flip", action="store_true", help="disable random horizontal flips")
@@ -115,8 +117,8 @@ def train_quality(args, ds, cache, log, out):
     train_rows = ds.rows_of_images(train_imgs)
     train_mean = float(ds.ssim[train_rows].mean())
     train_stats = ds.stats[train_imgs]
-    cfg = {"embed_dim": args.embed_dim, "hidden": args.hidden, "init_mean": train_mean, "stem": args.stem,
-           "head": args.head, "map_channels": args.map_channels, "map_layer": args.map_layer,
+    cfg = {"embed_dim": args.embed_dim, "widths": args.widths, "hidden": args.hidden, "init_mean": train_mean,
+           "stem": args.stem, "head": args.head, "map_channels": args.map_channels, "map_layer": args.map_layer,
            "stats_mean": train_stats.mean(axis=0).tolist(), "stats_std": train_stats.std(axis=0).tolist()}
     model = build_quality(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
