@@ -17,6 +17,10 @@ Two quality heads (config key `head`, `HEADS`):
   beside the pooled embedding: the parameters' effect can depend on *where* the detail is.
   D = embed_dim + map_channels * S * S. A config without these keys gets 64 channels on the 7x7 map
   (run v5's layout); train.py always records them.
+Either head can also see each parameter piecewise-linearly encoded (config key `param_bins`, K): x and
+clamp(x K - k, 0, 1) for k < K, a basis in which a linear layer makes any piecewise-linear function of x
+with knots at k / K (sharp steps such as `path_precision` 0 vs 1 come easily); 0 = the raw values only.
+
 * `LogoClassifier`: image -> logits [N, 4] over `data.LOGO_CLASSES`.
 
 The CNN is small on purpose (CPU training and browser inference): a stem to 56 px (`STEMS`: a 2x
@@ -145,19 +149,23 @@ class QualityHead(nn.Module):
     per-channel scale (1 + gamma, gamma starting at 0) and shift, then ReLU and global pooling."""
 
     def __init__(self, embed_dim: int = 96, hidden: int = 128, init_mean: float = 0.9, map_channels: int = 0,
-                 film_hidden: int = 64, map_size: int = MAP_SIZE):
+                 film_hidden: int = 64, map_size: int = MAP_SIZE, param_bins: int = 0):
         super().__init__()
         self.embed_dim = embed_dim
+        # piecewise-linear encoding of each parameter (`param_bins` equal bins of [0, 1]) beside its value
+        self.param_bins = param_bins
+        self.register_buffer("bin_starts", torch.arange(param_bins, dtype=torch.float32), persistent=False)
+        n_par = PARAM_COUNT * (1 + param_bins)
         self.map_channels = map_channels
         self.map_size = map_size
         self.film = None
         if map_channels:
-            self.film = nn.Sequential(nn.Linear(PARAM_COUNT, film_hidden), nn.ReLU(inplace=True),
+            self.film = nn.Sequential(nn.Linear(n_par, film_hidden), nn.ReLU(inplace=True),
                                       nn.Linear(film_hidden, 2 * map_channels))
             nn.init.zeros_(self.film[-1].weight)
             nn.init.zeros_(self.film[-1].bias)
         self.net = nn.Sequential(
-            nn.Linear(embed_dim + 2 * map_channels + PARAM_COUNT, hidden), nn.ReLU(inplace=True),
+            nn.Linear(embed_dim + 2 * map_channels + n_par, hidden), nn.ReLU(inplace=True),
             nn.Linear(hidden, hidden // 2), nn.ReLU(inplace=True),
             nn.Linear(hidden // 2, 1),
         )
@@ -166,7 +174,15 @@ class QualityHead(nn.Module):
         with torch.no_grad():
             self.net[-1].bias.fill_(float(torch.logit(torch.tensor(init_mean))))
 
+    def encode_params(self, params: torch.Tensor) -> torch.Tensor:
+        """params [N, 8] -> [N, 8 (1 + bins)]: each value, then its bins' fill levels clamp(x bins - k, 0, 1)."""
+        if not self.param_bins:
+            return params
+        ple = torch.clamp(params[:, :, None] * self.param_bins - self.bin_starts, 0.0, 1.0)
+        return torch.cat([params, ple.flatten(1)], dim=1)
+
     def forward(self, embedding: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        params = self.encode_params(params)
         if self.film is None:
             return torch.sigmoid(self.net(torch.cat([embedding, params], dim=1)))
         emb = embedding[:, :self.embed_dim]
@@ -181,11 +197,13 @@ class QualityPredictor(nn.Module):
     """image, params, stats -> ssim [N, 1]; `forward_rows` shares one encoder pass over many rows."""
 
     def __init__(self, embed_dim: int = 96, widths=DEFAULT_WIDTHS, hidden: int = 128, init_mean: float = 0.9,
-                 stats_mean=None, stats_std=None, stem: str = "pool", map_channels: int = 0, map_layer: int = -1):
+                 stats_mean=None, stats_std=None, stem: str = "pool", map_channels: int = 0, map_layer: int = -1,
+                 param_bins: int = 0):
         super().__init__()
         self.encoder = QualityEncoder(embed_dim, widths, stats_mean, stats_std, stem=stem, map_channels=map_channels,
                                       map_layer=map_layer)
-        self.head = QualityHead(embed_dim, hidden, init_mean, map_channels, map_size=self.encoder.map_size)
+        self.head = QualityHead(embed_dim, hidden, init_mean, map_channels, map_size=self.encoder.map_size,
+                                param_bins=param_bins)
 
     def forward(self, image: torch.Tensor, params: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
         return self.head(self.encoder(image, stats), params)
@@ -222,7 +240,8 @@ def build_quality(cfg: dict) -> QualityPredictor:
     return QualityPredictor(cfg.get("embed_dim", 96), tuple(cfg.get("widths", DEFAULT_WIDTHS)),
                             cfg.get("hidden", 128), cfg.get("init_mean", 0.9),
                             cfg.get("stats_mean"), cfg.get("stats_std"), cfg.get("stem", "pool"),
-                            cfg.get("map_channels", 64) if head == "spatial" else 0, cfg.get("map_layer", -1))
+                            cfg.get("map_channels", 64) if head == "spatial" else 0, cfg.get("map_layer", -1),
+                            cfg.get("param_bins", 0))
 
 
 def build_classifier(cfg: dict) -> LogoClassifier:

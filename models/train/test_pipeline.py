@@ -256,6 +256,63 @@ def test_spatial_head_is_one_function_split_or_not(map_layer, side):
     assert build_quality({}).encoder.map is None  # the pooled head (up to v3) is unchanged
 
 
+def test_param_bins_encode_each_parameter_piecewise_linearly():
+    """`param_bins` K: the head sees each parameter x and clamp(x K - k, 0, 1) for k < K, which sum back to
+    x K: a piecewise-linear basis with knots at k / K. A checkpoint without the key has no bins and the
+    same state_dict keys as before (the bin starts are not saved)."""
+    import torch
+
+    from model import build_quality
+
+    m = build_quality({"head": "spatial", "map_channels": 4, "map_layer": -3, "param_bins": 4}).eval()
+    p = torch.tensor([[0.0, 0.1, 0.25, 0.3, 0.5, 0.8, 0.99, 1.0]])
+    e = m.head.encode_params(p)
+    assert e.shape == (1, 8 * 5)
+    assert torch.equal(e[:, :8], p)
+    bins = e[0, 8:].reshape(8, 4)
+    assert torch.allclose(bins.sum(1), p[0] * 4)
+    assert bins[2].tolist() == [1.0, 0.0, 0.0, 0.0]  # 0.25: the first bin full, the rest empty
+    assert torch.allclose(bins[3], torch.tensor([1.0, 0.2, 0.0, 0.0]))
+    with torch.no_grad():
+        img, stats = torch.randn(2, 3, 224, 224), torch.randn(2, 11)
+        params = torch.rand(2, 8)
+        assert torch.allclose(m.head(m.encoder(img, stats), params), m(img, params, stats), atol=1e-6)
+    plain = build_quality({"head": "spatial", "map_channels": 4, "map_layer": -3})
+    assert plain.head.encode_params(p) is p
+    assert not any("bin_starts" in k for k in plain.state_dict())
+
+
+def test_dihedral_views_move_images_and_stats_together():
+    """train.py --augment dihedral: every image becomes one of its 8 flips/rotations; a transposed one also
+    swaps width and height in its statistics (both size columns and both feature columns)."""
+    import torch
+
+    import train
+
+    g = torch.Generator().manual_seed(0)
+    img = torch.arange(64 * 3 * 5 * 5, dtype=torch.float32).reshape(64, 3, 5, 5)
+    stats = torch.arange(64 * 11, dtype=torch.float32).reshape(64, 11)
+    out, st = train.dihedral_some(img, stats, g)
+    views = set()
+    for i in range(64):
+        x = img[i]
+        cands = {}
+        for t in (False, True):
+            for v in (False, True):
+                for h in (False, True):
+                    y = x.flip(-1) if h else x
+                    y = y.flip(-2) if v else y
+                    cands[(h, v, t)] = y.transpose(-1, -2) if t else y
+        key = next(k for k, y in cands.items() if torch.equal(y, out[i]))
+        views.add(key)
+        swapped = stats[i].clone()
+        if key[2]:
+            swapped[[0, 1, 2, 3]] = stats[i][[1, 0, 3, 2]]
+        assert torch.equal(st[i], swapped)
+    assert len(views) == 8
+    assert torch.equal(img, torch.arange(64 * 3 * 5 * 5, dtype=torch.float32).reshape(64, 3, 5, 5))  # not in place
+
+
 def test_end_to_end_smoke(tmp_path):
     import torch
 

@@ -59,11 +59,17 @@ def parse_args(argv=None):
     p.add_argument("--map-layer", type=int, default=-3,
                    help="the backbone layer whose output the spatial head's map projects (-1: the last, 7x7; "
                         "-3: 14x14, v6)")
+    p.add_argument("--param-bins", type=int, default=0,
+                   help="the quality head also sees each parameter piecewise-linearly encoded in this many bins")
     p.add_argument("--widths", type=lambda v: [int(x) for x in v.split(",")], default=list(DEFAULT_WIDTHS),
                    help="the backbone's five stage widths, comma-separated (default %(default)s)")
     p.add_argument("--stem", choices=STEMS, default="pool",
                    help="the backbone's first stage (model.STEMS): pool (up to v3) or conv6s4")
-    p.add_argument("--no-flip", action="store_true", help="disable random horizontal flips")
+    p.add_argument("--no-flip", action="store_true", help="disable random horizontal flips (and --augment)")
+    p.add_argument("--augment", choices=["hflip", "dihedral"], default="hflip",
+                   help="quality model views: random horizontal flips, or all eight flips/rotations/transposes "
+                        "(the transposed ones swap width and height in the stats); VTracer's SSIM changes by "
+                        "~0.005 on average under any of them (experiments/README)")
     p.add_argument("--max-images", type=int, default=None, help="use only the first N complete images")
     p.add_argument("--train-fraction", type=float, default=1.0,
                    help="train on this random share of the train images (val unchanged): learning curves")
@@ -97,6 +103,29 @@ def flip_some(images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return images
 
 
+#: stats columns that swap when an image is transposed: size_features (log2 w, log2 h) and the features'
+#: log2_width, log2_height (data.IMAGE_STATS layout)
+TRANSPOSE_STATS = ([0, 2], [1, 3])
+
+
+def dihedral_some(images: torch.Tensor, stats: torch.Tensor, gen: torch.Generator):
+    """Each image (and its stats) in one of the eight symmetries of the square, chosen at random."""
+    images, stats = images.clone(), stats.clone()
+    k = torch.randint(0, 8, (images.shape[0],), generator=gen)
+    h, v, t = (k & 1).bool(), (k & 2).bool(), (k & 4).bool()
+    if h.any():
+        images[h] = images[h].flip(-1)
+    if v.any():
+        images[v] = images[v].flip(-2)
+    if t.any():
+        images[t] = images[t].transpose(-1, -2)
+        a, b = TRANSPOSE_STATS
+        st = stats[t]
+        st[:, a + b] = st[:, b + a]
+        stats[t] = st
+    return images, stats
+
+
 def cosine_lr(opt, base_lr, step, total, warmup):
     lr = base_lr * (step + 1) / warmup if step < warmup else \
         base_lr * 0.5 * (1 + np.cos(np.pi * (step - warmup) / max(1, total - warmup)))
@@ -118,7 +147,7 @@ def train_quality(args, ds, cache, log, out):
     train_mean = float(ds.ssim[train_rows].mean())
     train_stats = ds.stats[train_imgs]
     cfg = {"embed_dim": args.embed_dim, "widths": args.widths, "hidden": args.hidden, "init_mean": train_mean,
-           "stem": args.stem, "head": args.head, "map_channels": args.map_channels, "map_layer": args.map_layer,
+           "stem": args.stem, "head": args.head, "param_bins": args.param_bins, "map_channels": args.map_channels, "map_layer": args.map_layer,
            "stats_mean": train_stats.mean(axis=0).tolist(), "stats_std": train_stats.std(axis=0).tolist()}
     model = build_quality(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
@@ -153,11 +182,15 @@ def train_quality(args, ds, cache, log, out):
                 local.append(np.full(len(r), k))
             rows = np.concatenate(rows)
             local = torch.from_numpy(np.concatenate(local))
-            img = metrics.batch_images(cache, b)
-            if not args.no_flip:
+            img, st = metrics.batch_images(cache, b), stats[b]
+            if args.no_flip:
+                pass
+            elif args.augment == "dihedral":
+                img, st = dihedral_some(img, st, gen)
+            else:
                 img = flip_some(img, gen)
             cosine_lr(opt, args.lr, step, total, warmup)
-            pred = model.forward_rows(img, stats[b], params[rows], local)
+            pred = model.forward_rows(img, st, params[rows], local)
             y = ssim[rows]
             lp = point_loss(pred, y, args)
             lr_ = rank_loss(pred, y, local, args.rank_tau)
