@@ -313,6 +313,30 @@ def test_dihedral_views_move_images_and_stats_together():
     assert torch.equal(img, torch.arange(64 * 3 * 5 * 5, dtype=torch.float32).reshape(64, 3, 5, 5))  # not in place
 
 
+def test_publish_takes_training_facts_from_the_logs(tmp_path):
+    """publish.py writes training.data from the runs' logs (never a hand-written summary): the quality run's
+    best epoch, epochs, images and seconds, the classifier run's, and the dataset's counts; a run without a
+    finished classifier is refused unless another run is named."""
+    import publish
+
+    stats = {"labels": 50, "images": 2, "images_by_source": {"synthetic": 2}, "labels_by_split": {"train": 50}}
+    q = {"train_images": 2, "train_labels": 50, "val_images": 0, "best_epoch": 2,
+         "epochs": [{"train_seconds": 1.0, "val_seconds": 0.5}, {"train_seconds": 2.0, "val_seconds": 0.5}]}
+    c = {"train_images": 1, "val_images": 0, "best_epoch": 1, "epochs": [{"train_seconds": 3.0}]}
+    qrun, crun = tmp_path / "q", tmp_path / "c"
+    qrun.mkdir()
+    crun.mkdir()
+    (qrun / "log.json").write_text(json.dumps({"quality": q, "threads": 2, "torch": "x"}))
+    (crun / "log.json").write_text(json.dumps({"quality": q, "classifier": c}))
+    out = publish.training_summary(stats, qrun, crun)
+    assert (out["quality_run"], out["quality_best_epoch"], out["quality_epochs"]) == ("q", 2, 2)
+    assert out["quality_training_seconds"] == 4.0
+    assert (out["classifier_run"], out["classifier_best_epoch"], out["classifier_training_seconds"]) == ("c", 1, 3.0)
+    assert out["dataset_labels"] == 50 and out["threads"] == 2
+    with pytest.raises(SystemExit, match="no finished classifier"):
+        publish.training_summary(stats, qrun, qrun)
+
+
 def test_end_to_end_smoke(tmp_path):
     import torch
 
