@@ -19,8 +19,6 @@ import json
 import pathlib
 import shutil
 
-DATASET_NOTE = "vectune-dataset build --out DIR (8000 images x 25 parameter sets, half real, seed 1)"
-
 
 def sha256(path: pathlib.Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -45,7 +43,8 @@ def training_summary(stats: dict, run: pathlib.Path, classifier_run: pathlib.Pat
     if not c or "best_epoch" not in c:
         raise SystemExit(f"{classifier_run}/log.json: no finished classifier (train without --skip-classifier, "
                          "or name the run whose classifier ships with --classifier-run)")
-    out = {"dataset": DATASET_NOTE, "dataset_labels": stats["labels"], "dataset_images": stats["images"],
+    return {"dataset": f"vectune-dataset build --out DIR ({stats['images']} images x "
+                       f"{stats['labels'] // max(1, stats['images'])} parameter sets)", "dataset_labels": stats["labels"], "dataset_images": stats["images"],
            "images_by_source": stats["images_by_source"], "labels_by_split": stats["labels_by_split"],
            "quality_run": run.name,
            "quality_trained_on": {"train_images": q["train_images"], "train_labels": q["train_labels"],
@@ -59,7 +58,6 @@ def training_summary(stats: dict, run: pathlib.Path, classifier_run: pathlib.Pat
            "classifier_best_epoch": c["best_epoch"], "classifier_epochs": len(c["epochs"]),
            "classifier_training_seconds": round(sum(e["train_seconds"] for e in c["epochs"]), 1),
            "threads": log.get("threads"), "torch": log.get("torch")}
-    return out
 
 
 def main(argv=None) -> int:

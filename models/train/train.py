@@ -69,7 +69,7 @@ def parse_args(argv=None):
     p.add_argument("--augment", choices=["hflip", "dihedral"], default="hflip",
                    help="quality model views: random horizontal flips, or all eight flips/rotations/transposes "
                         "(the transposed ones swap width and height in the stats); VTracer's SSIM changes by "
-                        "~0.005 on average under any of them (experiments/README)")
+                        "~0.005 on average under any of them (experiments/dihedral_labels.py)")
     p.add_argument("--max-images", type=int, default=None, help="use only the first N complete images")
     p.add_argument("--train-fraction", type=float, default=1.0,
                    help="train on this random share of the train images (val unchanged): learning curves")
@@ -103,9 +103,11 @@ def flip_some(images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return images
 
 
-#: stats columns that swap when an image is transposed: size_features (log2 w, log2 h) and the features'
-#: log2_width, log2_height (data.IMAGE_STATS layout)
-TRANSPOSE_STATS = ([0, 2], [1, 3])
+#: stats columns that swap when an image is transposed (data.IMAGE_STATS layout: size_features (log2 w,
+#: log2 h), then data.FEATURE_NAMES): the widths and the heights
+_SIZE_COLUMNS = 2
+TRANSPOSE_STATS = ([0, _SIZE_COLUMNS + data.FEATURE_NAMES.index("log2_width")],
+                   [1, _SIZE_COLUMNS + data.FEATURE_NAMES.index("log2_height")])
 
 
 def dihedral_some(images: torch.Tensor, stats: torch.Tensor, gen: torch.Generator):
@@ -147,7 +149,8 @@ def train_quality(args, ds, cache, log, out):
     train_mean = float(ds.ssim[train_rows].mean())
     train_stats = ds.stats[train_imgs]
     cfg = {"embed_dim": args.embed_dim, "widths": args.widths, "hidden": args.hidden, "init_mean": train_mean,
-           "stem": args.stem, "head": args.head, "param_bins": args.param_bins, "map_channels": args.map_channels, "map_layer": args.map_layer,
+           "stem": args.stem, "head": args.head, "param_bins": args.param_bins,
+           "map_channels": args.map_channels, "map_layer": args.map_layer,
            "stats_mean": train_stats.mean(axis=0).tolist(), "stats_std": train_stats.std(axis=0).tolist()}
     model = build_quality(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
@@ -183,11 +186,9 @@ def train_quality(args, ds, cache, log, out):
             rows = np.concatenate(rows)
             local = torch.from_numpy(np.concatenate(local))
             img, st = metrics.batch_images(cache, b), stats[b]
-            if args.no_flip:
-                pass
-            elif args.augment == "dihedral":
+            if not args.no_flip and args.augment == "dihedral":
                 img, st = dihedral_some(img, st, gen)
-            else:
+            elif not args.no_flip:
                 img = flip_some(img, gen)
             cosine_lr(opt, args.lr, step, total, warmup)
             pred = model.forward_rows(img, st, params[rows], local)

@@ -22,16 +22,17 @@ import tempfile
 
 from PIL import Image
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from data import PARAM_NAMES  # noqa: E402
+
 CLI = str(pathlib.Path(__file__).resolve().parents[3] / "target/release/vectune")
-KEYS = ["color_precision", "corner_threshold", "length_threshold", "max_iterations", "splice_threshold",
-        "path_precision", "layer_difference", "filter_speckle"]
 VIEWS = {"hflip": Image.FLIP_LEFT_RIGHT, "vflip": Image.FLIP_TOP_BOTTOM, "transpose": Image.TRANSPOSE,
          "rot90": Image.ROTATE_90}
 
 
 def measure(img, row):
     args = [CLI, "measure", "--json", "--backend", "tract", str(img)]
-    for k in KEYS:
+    for k in PARAM_NAMES:
         args += ["-p", f"{k}={row[k] if k == 'length_threshold' else int(float(row[k]))}"]
     return json.loads(subprocess.run(args, capture_output=True, text=True, check=True).stdout)["ssim"]
 
