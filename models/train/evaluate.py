@@ -13,6 +13,9 @@ cache) unless --fp16-cache is given.
 
 Writes to --out (default: RUN/eval-SPLIT): `metrics.json`, `calibration.png` (predicted vs true),
 `curves.png` (the run's training curves).
+
+`--tta hflip` scores the model as exported with `export.py --tta hflip`: the mean of its predictions for
+the image and its mirror image (model.TTA_VIEWS); the choice is recorded in metrics.json.
 """
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ import torch
 
 import data
 import metrics
-from model import build_classifier, build_quality
+from model import TTA_VIEWS, build_classifier, build_quality, with_tta
 
 
 def clean(x):
@@ -50,14 +53,15 @@ def clean(x):
     return x
 
 
-def load_quality(run: pathlib.Path):
+def load_quality(run: pathlib.Path, tta: str = "none"):
+    """The run's best quality checkpoint, with test-time views `tta` (model.TTA_VIEWS): (model, checkpoint)."""
     ck = torch.load(run / "quality.pt", map_location="cpu", weights_only=False)
     if ck.get("param_encoding_version") != data.ENCODING_VERSION:
         raise SystemExit(f"{run}: trained on parameter encoding {ck.get('param_encoding_version')}, "
                          f"this code encodes {data.ENCODING_VERSION}")
     m = build_quality(ck["config"])
     m.load_state_dict(ck["state_dict"])
-    return m.eval(), ck
+    return with_tta(m, tta).eval(), ck
 
 
 def load_classifier(run: pathlib.Path):
@@ -126,7 +130,7 @@ def plot_curves(log: dict, path):
     plt.close(fig)
 
 
-def evaluate(run, data_dir, split, out=None, fp16_cache=False, cache_root=None) -> dict:
+def evaluate(run, data_dir, split, out=None, fp16_cache=False, cache_root=None, tta="none") -> dict:
     run = pathlib.Path(run)
     out = pathlib.Path(out) if out else run / f"eval-{split}"
     out.mkdir(parents=True, exist_ok=True)
@@ -135,12 +139,12 @@ def evaluate(run, data_dir, split, out=None, fp16_cache=False, cache_root=None) 
     if len(imgs) == 0:
         raise SystemExit(f"{data_dir}: no images in split {split!r}")
     images = data.image_cache(ds, cache_root) if fp16_cache else data.ExactImages(ds)
-    model, ck = load_quality(run)
+    model, ck = load_quality(run, tta)
     rows, pred = metrics.predict_quality(model, ds, images, imgs)
     true = ds.ssim[rows]
     ri = ds.row_image[rows]
     res = {"dataset": str(ds.root), "split": split, "run": str(run), "checkpoint_epoch": ck["epoch"],
-           "preprocessing": "float16 cache" if fp16_cache else "float32 exact (core)",
+           "preprocessing": "float16 cache" if fp16_cache else "float32 exact (core)", "tta": tta,
            "quality": {"model": metrics.regression_report(pred, true, ri),
                        "train_mean": metrics.regression_report(np.full_like(true, ck["train_mean"]), true, ri)}}
     res["quality"]["train_mean"]["value"] = ck["train_mean"]
@@ -190,11 +194,13 @@ def main(argv=None):
     p.add_argument("--split", default="val", help="train, val or test (test: final report only)")
     p.add_argument("--out", default=None)
     p.add_argument("--fp16-cache", action="store_true", help="use the float16 training cache (faster, approximate)")
+    p.add_argument("--tta", choices=TTA_VIEWS, default="none",
+                   help="test-time views: the mean over the image and its mirror image (as export.py --tta)")
     p.add_argument("--threads", type=int, default=0)
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    res = evaluate(args.run, args.data, args.split, args.out, args.fp16_cache)
+    res = evaluate(args.run, args.data, args.split, args.out, args.fp16_cache, tta=args.tta)
     q = res["quality"]
     for k in ("model", "train_mean", "heuristic"):
         if q.get(k):

@@ -13,6 +13,10 @@ Files (all fp32, opset 17, dynamic batch named "N"):
 * `export.json`: sha256, bytes, shapes, the parity checks; `manifest.json`: the entries in the
   schema of `core/src/manifest.rs` (the lead merges them into models/manifest.json).
 
+`--tta hflip` exports the mean of the model's predictions for the image and its mirror image
+(model.TTA_VIEWS): the encoder runs on both as one batch, its embedding holds both (D doubles), the head
+scores each half and averages; `--metrics` files must come from `evaluate.py` with the same `--tta`.
+
 Verification with onnxruntime, on random inputs and (with --data) real preprocessed images and their
 labelled parameter sets: ONNX == PyTorch, combined == head(encoder), TorchScript == PyTorch, each
 within --tol (1e-5; the classifier's logits: 1e-5 of their largest magnitude), at batch sizes 1 and
@@ -37,6 +41,7 @@ from torch import nn
 
 import data
 from evaluate import clean, load_classifier, load_quality
+from model import TTA_VIEWS
 
 OPSET = 17
 MAX_ONNX_BYTES = 2 * 1024 * 1024
@@ -106,6 +111,8 @@ def main(argv=None):
                    help="[PREFIX=]metrics.json from evaluate.py, recorded in the manifest as PREFIX_mae, "
                         "PREFIX_r2, PREFIX_spearman_within_image (PREFIX defaults to the split); repeatable")
     p.add_argument("--tol", type=float, default=1e-5)
+    p.add_argument("--tta", choices=TTA_VIEWS, default="none",
+                   help="test-time views: the mean over the image and its mirror image, inside the graphs")
     p.add_argument("--threads", type=int, default=0)
     args = p.parse_args(argv)
     if args.threads:
@@ -114,7 +121,7 @@ def main(argv=None):
     out = pathlib.Path(args.out) if args.out else run / "export"
     out.mkdir(parents=True, exist_ok=True)
 
-    quality, qck = load_quality(run)
+    quality, qck = load_quality(run, args.tta)
     clf, cck = load_classifier(run)
     D = quality.encoder.out_dim
     S = data.INPUT_SIZE
@@ -202,7 +209,7 @@ def main(argv=None):
                     ok = False
                     checks.append({"check": f"{f} <= 2 MiB", "bytes": files[f]["bytes"], "pass": False})
 
-    manifest = build_manifest(files, qck, cck, D, args.metrics)
+    manifest = build_manifest(files, qck, cck, D, args.metrics, args.tta)
     report = {"run": str(run), "opset": OPSET, "torch": torch.__version__, "onnxruntime": ort.__version__,
               "tolerance": args.tol, "embedding_dim": D, "quality_epoch": qck["epoch"],
               "classifier_epoch": cck["epoch"] if cck else None, "files": files, "checks": checks, "all_pass": ok}
@@ -221,12 +228,14 @@ PREPROCESSING = {"size": data.INPUT_SIZE, "resize": "area", "letterbox": True, "
                  "std": [float(f"{v:.6g}") for v in data.IMAGENET_STD], "layout": "CHW"}
 
 
-def build_manifest(files, qck, cck, D, metrics_args):
+def build_manifest(files, qck, cck, D, metrics_args, tta="none"):
     """Entries in the schema of core/src/manifest.rs (schema_version 1)."""
     qmetrics, cmetrics = {}, {}
     for arg in metrics_args:
         prefix, _, path = arg.rpartition("=")
         m = json.loads(pathlib.Path(path).read_text())
+        if m.get("tta", "none") != tta:
+            raise SystemExit(f"{path}: scored with tta {m.get('tta', 'none')!r}, this export has {tta!r}")
         sp = prefix or m.get("split", "eval")
         r = m["quality"]["model"]
         qmetrics.update({f"{sp}_mae": r["mae"], f"{sp}_r2": r["r2"],
@@ -242,6 +251,7 @@ def build_manifest(files, qck, cck, D, metrics_args):
     emb = {"name": "embedding", "shape": ["N", D]}
     ssim = {"name": "ssim", "shape": ["N", 1]}
     training = {"dataset": qck.get("dataset"), "epoch": qck["epoch"], "train_mean": qck["train_mean"],
+                "test_time_views": tta,
                 "stats_input": "stats = vectune_core::preprocess::image_stats: [log2(width)/10, "
                                "log2(height)/10] ++ Features::vector (" + ", ".join(data.FEATURE_NAMES) + ")"}
 

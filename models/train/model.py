@@ -32,7 +32,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from data import IMAGE_STATS, LOGO_CLASSES, PARAM_COUNT
+from data import IMAGE_STATS, INPUT_SIZE, LOGO_CLASSES, PARAM_COUNT
 
 DEFAULT_WIDTHS = (16, 32, 64, 96, 128)
 
@@ -149,7 +149,8 @@ class QualityHead(nn.Module):
     per-channel scale (1 + gamma, gamma starting at 0) and shift, then ReLU and global pooling."""
 
     def __init__(self, embed_dim: int = 96, hidden: int = 128, init_mean: float = 0.9, map_channels: int = 0,
-                 film_hidden: int = 64, map_size: int = MAP_SIZE, param_bins: int = 0):
+                 film_hidden: int = 64, map_size: int = MAP_SIZE, param_bins: int = 0,
+                 film_embedding: bool = False):
         super().__init__()
         self.embed_dim = embed_dim
         # piecewise-linear encoding of each parameter (`param_bins` equal bins of [0, 1]) beside its value
@@ -159,8 +160,10 @@ class QualityHead(nn.Module):
         self.map_channels = map_channels
         self.map_size = map_size
         self.film = None
+        # the FiLM sees the parameters, and with `film_embedding` the image embedding too (its size, colours...)
+        self.film_embedding = film_embedding
         if map_channels:
-            self.film = nn.Sequential(nn.Linear(n_par, film_hidden), nn.ReLU(inplace=True),
+            self.film = nn.Sequential(nn.Linear(n_par + (embed_dim if film_embedding else 0), film_hidden), nn.ReLU(inplace=True),
                                       nn.Linear(film_hidden, 2 * map_channels))
             nn.init.zeros_(self.film[-1].weight)
             nn.init.zeros_(self.film[-1].bias)
@@ -188,7 +191,8 @@ class QualityHead(nn.Module):
         emb = embedding[:, :self.embed_dim]
         # reshape with -1 (a constant shape in the graph, not one computed from N)
         m = embedding[:, self.embed_dim:].reshape(-1, self.map_channels, self.map_size, self.map_size)
-        gamma, beta = self.film(params).chunk(2, dim=1)
+        film_in = torch.cat([emb, params], dim=1) if self.film_embedding else params
+        gamma, beta = self.film(film_in).chunk(2, dim=1)
         h = torch.relu(m * (1 + gamma[:, :, None, None]) + beta[:, :, None, None])
         return torch.sigmoid(self.net(torch.cat([emb, global_pool(h), params], dim=1)))
 
@@ -198,12 +202,12 @@ class QualityPredictor(nn.Module):
 
     def __init__(self, embed_dim: int = 96, widths=DEFAULT_WIDTHS, hidden: int = 128, init_mean: float = 0.9,
                  stats_mean=None, stats_std=None, stem: str = "pool", map_channels: int = 0, map_layer: int = -1,
-                 param_bins: int = 0):
+                 param_bins: int = 0, film_embedding: bool = False):
         super().__init__()
         self.encoder = QualityEncoder(embed_dim, widths, stats_mean, stats_std, stem=stem, map_channels=map_channels,
                                       map_layer=map_layer)
         self.head = QualityHead(embed_dim, hidden, init_mean, map_channels, map_size=self.encoder.map_size,
-                                param_bins=param_bins)
+                                param_bins=param_bins, film_embedding=film_embedding)
 
     def forward(self, image: torch.Tensor, params: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
         return self.head(self.encoder(image, stats), params)
@@ -212,6 +216,59 @@ class QualityPredictor(nn.Module):
         """Training form: image/stats [B, ...] once, params [R, 8] with row_image [R] -> ssim [R]."""
         emb = self.encoder(image, stats)
         return self.head(emb[row_image], params)[:, 0]
+
+
+#: Test-time views (`tta` in a model config): the prediction is the mean over the image and these views of it.
+#: Only views the model trained on: `hflip` (the default training augmentation) adds the mirror image.
+TTA_VIEWS = ("none", "hflip")
+
+
+class FlipEncoder(nn.Module):
+    """The encoder on the image and on its mirror image, as one batch: embedding [N, 2D] (the two side by side)."""
+
+    def __init__(self, encoder: QualityEncoder):
+        super().__init__()
+        self.inner = encoder
+        self.embed_dim = encoder.embed_dim
+        self.map_channels = encoder.map_channels
+        self.map_size = encoder.map_size
+        self.stats_mean = encoder.stats_mean
+        self.stats_inv_std = encoder.stats_inv_std
+        self.out_dim = 2 * encoder.out_dim
+        self.register_buffer("reverse", torch.arange(INPUT_SIZE - 1, -1, -1), persistent=False)
+
+    def forward(self, image: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
+        mirror = torch.index_select(image, 3, self.reverse)  # a Gather: tract runs Slice(step -1) slowly
+        both = self.inner(torch.cat([image, mirror], dim=0), torch.cat([stats, stats], dim=0))
+        # [2N, D] (the N images, then their N mirrors) -> [N, 2D]; reshapes with -1, not slices of a computed N
+        # (tract's shape inference could not unify those with the batch symbol)
+        return both.reshape(2, -1, self.inner.out_dim).transpose(0, 1).reshape(-1, self.out_dim)
+
+
+class MeanHead(nn.Module):
+    """The head on each half of a `FlipEncoder` embedding, as one batch; the mean of the two predictions."""
+
+    def __init__(self, head: QualityHead, inner_dim: int):
+        super().__init__()
+        self.inner = head
+        self.inner_dim = inner_dim
+
+    def forward(self, embedding: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        # reshape with -1, not from N: [N, 2D] -> [2N, D] rows (plain, mirror) per image, then back
+        rows = embedding.reshape(-1, self.inner_dim)
+        ssim = self.inner(rows, torch.cat([params[:, None, :], params[:, None, :]], dim=1).reshape(-1, PARAM_COUNT))
+        return ssim.reshape(-1, 2).mean(dim=1, keepdim=True)
+
+
+def with_tta(model: QualityPredictor, tta: str) -> QualityPredictor:
+    """`model` with its test-time views (TTA_VIEWS): the same encoder/head split, so the exports stay split."""
+    if tta not in TTA_VIEWS:
+        raise ValueError(f"unknown tta {tta!r}; one of {TTA_VIEWS}")
+    if tta == "hflip":
+        inner_dim = model.encoder.out_dim
+        model.encoder = FlipEncoder(model.encoder)
+        model.head = MeanHead(model.head, inner_dim)
+    return model
 
 
 class LogoClassifier(nn.Module):
@@ -241,7 +298,7 @@ def build_quality(cfg: dict) -> QualityPredictor:
                             cfg.get("hidden", 128), cfg.get("init_mean", 0.9),
                             cfg.get("stats_mean"), cfg.get("stats_std"), cfg.get("stem", "pool"),
                             cfg.get("map_channels", 64) if head == "spatial" else 0, cfg.get("map_layer", -1),
-                            cfg.get("param_bins", 0))
+                            cfg.get("param_bins", 0), cfg.get("film_embedding", False))
 
 
 def build_classifier(cfg: dict) -> LogoClassifier:

@@ -282,6 +282,40 @@ def test_param_bins_encode_each_parameter_piecewise_linearly():
     assert not any("bin_starts" in k for k in plain.state_dict())
 
 
+def test_tta_hflip_is_the_mean_of_the_image_and_its_mirror_split_or_not():
+    """`with_tta(model, "hflip")` (export.py/evaluate.py --tta hflip): the prediction is the mean of the plain
+    model's for the image and for its mirror image; the encoder's embedding holds both views side by side,
+    and the head on it equals the combined model. The FiLM may also see the embedding (`film_embedding`)."""
+    import copy
+
+    import torch
+
+    from model import build_quality, with_tta
+
+    for cfg in ({"head": "spatial", "map_channels": 4, "map_layer": -3, "param_bins": 4},
+                {"head": "spatial", "map_channels": 4, "map_layer": -3, "film_embedding": True},
+                {"head": "pooled"}):
+        torch.manual_seed(0)
+        plain = build_quality(cfg).eval()
+        # a trained model's FiLM is not zero: make the parameters matter
+        with torch.no_grad():
+            for prm in plain.head.parameters():
+                prm.add_(0.1 * torch.randn_like(prm))
+        tta = with_tta(copy.deepcopy(plain), "hflip").eval()
+        img, stats, params = torch.randn(3, 3, 224, 224), torch.randn(3, 11), torch.rand(3, 8)
+        with torch.no_grad():
+            want = (plain(img, params, stats) + plain(img.flip(3), params, stats)) / 2
+            got = tta(img, params, stats)
+            emb = tta.encoder(img, stats)
+            assert emb.shape == (3, 2 * plain.encoder.out_dim)
+            assert torch.allclose(emb[:, :plain.encoder.out_dim], plain.encoder(img, stats), atol=1e-6)
+            assert torch.allclose(got, want, atol=1e-6)
+            assert torch.allclose(tta.head(emb, params), got, atol=1e-6)
+            assert (got - plain(img, params, stats)).abs().max() > 1e-5  # the mirror counts
+    with pytest.raises(ValueError, match="tta"):
+        with_tta(build_quality({"head": "pooled"}), "vflip")
+
+
 def test_dihedral_views_move_images_and_stats_together():
     """train.py --augment dihedral: every image becomes one of its 8 flips/rotations; a transposed one also
     swaps width and height in its statistics (both size columns and both feature columns)."""

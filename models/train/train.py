@@ -61,6 +61,9 @@ def parse_args(argv=None):
                         "-3: 14x14, v6)")
     p.add_argument("--param-bins", type=int, default=0,
                    help="the quality head also sees each parameter piecewise-linearly encoded in this many bins")
+    p.add_argument("--film-embedding", action="store_true",
+                   help="the spatial head's FiLM (the parameters' per-channel scale and shift of the map) also "
+                        "sees the image embedding, so it can scale pixel parameters by the image's size")
     p.add_argument("--widths", type=lambda v: [int(x) for x in v.split(",")], default=list(DEFAULT_WIDTHS),
                    help="the backbone's five stage widths, comma-separated (default %(default)s)")
     p.add_argument("--stem", choices=STEMS, default="pool",
@@ -150,6 +153,7 @@ def train_quality(args, ds, cache, log, out):
     train_stats = ds.stats[train_imgs]
     cfg = {"embed_dim": args.embed_dim, "widths": args.widths, "hidden": args.hidden, "init_mean": train_mean,
            "stem": args.stem, "head": args.head, "param_bins": args.param_bins,
+           "film_embedding": args.film_embedding,
            "map_channels": args.map_channels, "map_layer": args.map_layer,
            "stats_mean": train_stats.mean(axis=0).tolist(), "stats_std": train_stats.std(axis=0).tolist()}
     model = build_quality(cfg)
