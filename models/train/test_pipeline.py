@@ -412,3 +412,44 @@ def test_end_to_end_smoke(tmp_path):
     assert man["schema_version"] == 1 and {m["name"] for m in man["models"]} >= {
         "quality_predictor", "quality_encoder", "quality_head", "logo_classifier"}
     shutil.rmtree(tmp_path / "cache")
+
+
+def test_ema_training_and_tta_export(tmp_path):
+    """train.py --ema saves the weight average (not the last weights); evaluate/export --tta hflip score and
+    export the flip-averaged model, its embedding twice as wide; metrics scored without the views are refused."""
+    import torch
+
+    torch.set_num_threads(1)
+    import evaluate
+    import export
+    import train
+
+    ds_dir = _tiny_dataset(tmp_path / "ds")
+    runs = {}
+    for name, extra in (("plain", []), ("ema", ["--ema", "0.9"])):
+        runs[name] = tmp_path / name
+        train.main(["--data", str(ds_dir), "--out", str(runs[name]), "--epochs", "1", "--images-per-batch", "4",
+                    "--threads", "1", "--cache", str(tmp_path / "cache"), "--skip-classifier", "--head", "spatial",
+                    "--map-channels", "4", "--map-layer", "-3", "--seed", "3"] + extra)
+    sd = {k: torch.load(r / "quality.pt", weights_only=False)["state_dict"] for k, r in runs.items()}
+    assert sd["plain"].keys() == sd["ema"].keys()
+    assert any(not torch.equal(sd["plain"][k], sd["ema"][k]) for k in sd["plain"])
+
+    run = runs["ema"]
+    res = evaluate.evaluate(run, ds_dir, "val", tmp_path / "eval-tta", tta="hflip")
+    assert res["tta"] == "hflip" and res["quality"]["model"]["rows"] > 0
+    evaluate.evaluate(run, ds_dir, "val", tmp_path / "eval-plain")
+    out = tmp_path / "export"
+    assert export.main(["--run", str(run), "--out", str(out), "--data", str(ds_dir), "--tta", "hflip",
+                        "--metrics", str(tmp_path / "eval-tta" / "metrics.json")]) == 0
+    rep = json.loads((out / "export.json").read_text())
+    plain_dim = evaluate.load_quality(run)[0].encoder.out_dim
+    assert rep["all_pass"] and rep["embedding_dim"] == 2 * plain_dim
+    man = json.loads((out / "manifest.json").read_text())
+    head = next(m for m in man["models"] if m["name"] == "quality_head")
+    assert head["inputs"][0]["shape"] == ["N", 2 * plain_dim]
+    pred = next(m for m in man["models"] if m["name"] == "quality_predictor")
+    assert pred["training"]["test_time_views"] == "hflip"
+    with pytest.raises(SystemExit, match="tta"):
+        export.main(["--run", str(run), "--out", str(tmp_path / "export2"), "--tta", "hflip",
+                     "--metrics", str(tmp_path / "eval-plain" / "metrics.json")])

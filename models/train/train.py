@@ -28,6 +28,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # spinning OpenMP threads h
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.optim import swa_utils
 
 import data
 import metrics
@@ -61,6 +62,10 @@ def parse_args(argv=None):
                         "-3: 14x14, v6)")
     p.add_argument("--param-bins", type=int, default=0,
                    help="the quality head also sees each parameter piecewise-linearly encoded in this many bins")
+    p.add_argument("--ema", type=float, default=0.0,
+                   help="keep an exponential moving average of the quality model's weights (and BatchNorm "
+                        "statistics) with this decay per step (e.g. 0.998); val scores and checkpoints use the "
+                        "average. 0 = off")
     p.add_argument("--film-embedding", action="store_true",
                    help="the spatial head's FiLM (the parameters' per-channel scale and shift of the map) also "
                         "sees the image embedding, so it can scale pixel parameters by the image's size")
@@ -158,6 +163,12 @@ def train_quality(args, ds, cache, log, out):
            "stats_mean": train_stats.mean(axis=0).tolist(), "stats_std": train_stats.std(axis=0).tolist()}
     model = build_quality(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    if not 0.0 <= args.ema < 1.0:
+        raise SystemExit(f"--ema {args.ema}: a decay in [0, 1)")
+    # the model scored and saved: the weight average with --ema, else the model itself
+    ema = (swa_utils.AveragedModel(model, multi_avg_fn=swa_utils.get_ema_multi_avg_fn(args.ema), use_buffers=True)
+           if args.ema else None)
+    scored = ema.module if ema is not None else model
     rows_of = ds.rows_by_image()
     stats = torch.from_numpy(ds.stats)
     params = torch.from_numpy(ds.params)
@@ -203,6 +214,8 @@ def train_quality(args, ds, cache, log, out):
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if ema is not None:
+                ema.update_parameters(model)
             step += 1
             n_images += len(b)
             sums["loss"] += loss.item() * len(rows)
@@ -218,7 +231,7 @@ def train_quality(args, ds, cache, log, out):
                "lr_end": opt.param_groups[0]["lr"]}
         if len(val_imgs):
             t1 = time.perf_counter()
-            rows, pred = metrics.predict_quality(model, ds, cache, val_imgs)
+            rows, pred = metrics.predict_quality(scored, ds, cache, val_imgs)
             y = ds.ssim[rows]
             pt, yt, li = torch.from_numpy(pred), torch.from_numpy(y), torch.from_numpy(ds.row_image[rows])
             vl = float(point_loss(pt, yt, args) + args.rank_weight * rank_loss(pt, yt, li, args.rank_tau))
@@ -235,7 +248,7 @@ def train_quality(args, ds, cache, log, out):
         if improved:
             best = key
             q["best_epoch"] = epoch
-            torch.save({"kind": "quality", "config": cfg, "state_dict": model.state_dict(), "epoch": epoch,
+            torch.save({"kind": "quality", "config": cfg, "state_dict": scored.state_dict(), "epoch": epoch,
                         "train_mean": train_mean, "metrics": rec, "dataset": str(ds.root),
                         "param_encoding_version": data.ENCODING_VERSION, "cache_version": data.CACHE_VERSION,
                         "select": args.select if len(val_imgs) else "train_loss"}, out / "quality.pt")
