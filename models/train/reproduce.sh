@@ -23,9 +23,11 @@ target/release/vectune-dataset features --data models/data/eval
 cd models/train
 # 3. train (quality model, then classifier), evaluate on val, on the committed eval set and on the
 #    whole real-logo test split (final report only), export and verify
-# (run v8, shipped: the spatial head on the 14x14 map, 32 channels, parameters in 8 bins; 2,228 s here at 1 thread)
+# (run v10, shipped: the spatial head on the 14x14 map, 48 channels, parameters in 8 bins; 2,546 s here at
+#  1 thread beside a second run. `--tta hflip` on evaluate.py and export.py would ship the mean over the image
+#  and its mirror image: a little better on val, 2-3x the time; not shipped, see models/README.md)
 "$py" train.py --data "$data" --out "runs/$run" --epochs 36 --cls-epochs 10 --head spatial --map-layer -3 \
-    --map-channels 32 --param-bins 8 --weight-decay 0.02 --select mae
+    --map-channels 48 --param-bins 8 --weight-decay 0.02 --select mae
 "$py" evaluate.py --run "runs/$run" --data "$data" --split val
 "$py" evaluate.py --run "runs/$run" --data ../data/eval --split test --out "runs/$run/eval-evalset"
 "$py" evaluate.py --run "runs/$run" --data "$data" --split test

@@ -7,6 +7,9 @@
 //!     --data models/data/eval --images 60 --target 0.95 [--models models] [--json out.json]
 //! ```
 //!
+//! On a training set's val split instead (for choosing between models without reading the test split):
+//! `--data DIR --split val --real --spread` (real logos only, N images spread evenly over the ids).
+//!
 //! The grid: colour precision {2, 4, 6, 8} x layer difference {8, 16, 32, 64} x speckle filter
 //! {0, 4, 8, 16}, other parameters at VTracer's defaults; "best" = highest measured SSIM.
 
@@ -28,6 +31,9 @@ struct Args {
     target: f32,
     models: Option<PathBuf>,
     json: Option<PathBuf>,
+    split: Option<String>,
+    real_only: bool,
+    spread: bool,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -37,6 +43,9 @@ fn args() -> anyhow::Result<Args> {
         target: vectune_core::suggest::DEFAULT_TARGET,
         models: None,
         json: None,
+        split: None,
+        real_only: false,
+        spread: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -47,8 +56,12 @@ fn args() -> anyhow::Result<Args> {
             "--target" => a.target = value()?.parse()?,
             "--models" => a.models = Some(value()?.into()),
             "--json" => a.json = Some(value()?.into()),
+            "--split" => a.split = Some(value()?),
+            "--real" => a.real_only = true,
+            "--spread" => a.spread = true,
             other => anyhow::bail!(
-                "unknown argument `{other}` (--data DIR --images N --target T --models DIR --json FILE)"
+                "unknown argument `{other}` (--data DIR --images N --target T --models DIR --json FILE \
+                 --split NAME --real --spread)"
             ),
         }
     }
@@ -86,8 +99,25 @@ fn main() -> anyhow::Result<()> {
     let manager = ModelManager::open(&models_dir(a.models.as_deref()), BackendChoice::Auto);
     let renderer = Renderer::new();
     let rows = vectune_truth::dataset::read_labels(&a.data.join("labels.csv"))?;
-    let ids: BTreeSet<&str> = rows.iter().map(|r| r.image_id.as_str()).collect();
-    let ids: Vec<&str> = ids.into_iter().take(a.images).collect();
+    let ids: Vec<&str> = rows
+        .iter()
+        .filter(|r| a.split.as_deref().is_none_or(|s| r.split == s))
+        .filter(|r| !a.real_only || r.source != "synthetic")
+        .map(|r| r.image_id.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    anyhow::ensure!(
+        !ids.is_empty(),
+        "{}: no images match --split / --real",
+        a.data.display()
+    );
+    let n = a.images.min(ids.len());
+    let ids: Vec<&str> = if a.spread {
+        (0..n).map(|i| ids[i * ids.len() / n]).collect()
+    } else {
+        ids.into_iter().take(n).collect()
+    };
     let grid = grid();
     let mut per_image = Vec::new();
     for (i, id) in ids.iter().enumerate() {
