@@ -163,7 +163,8 @@ class QualityHead(nn.Module):
         # the FiLM sees the parameters, and with `film_embedding` the image embedding too (its size, colours...)
         self.film_embedding = film_embedding
         if map_channels:
-            self.film = nn.Sequential(nn.Linear(n_par + (embed_dim if film_embedding else 0), film_hidden), nn.ReLU(inplace=True),
+            film_in = n_par + (embed_dim if film_embedding else 0)
+            self.film = nn.Sequential(nn.Linear(film_in, film_hidden), nn.ReLU(inplace=True),
                                       nn.Linear(film_hidden, 2 * map_channels))
             nn.init.zeros_(self.film[-1].weight)
             nn.init.zeros_(self.film[-1].bias)
@@ -218,8 +219,8 @@ class QualityPredictor(nn.Module):
         return self.head(emb[row_image], params)[:, 0]
 
 
-#: Test-time views (`tta` in a model config): the prediction is the mean over the image and these views of it.
-#: Only views the model trained on: `hflip` (the default training augmentation) adds the mirror image.
+#: Test-time views (`with_tta`; evaluate.py/export.py `--tta`): the prediction is the mean over the image and these
+#: views of it. Only views the model trained on: `hflip` (the default training augmentation) adds the mirror image.
 TTA_VIEWS = ("none", "hflip")
 
 
@@ -238,7 +239,8 @@ class FlipEncoder(nn.Module):
         self.register_buffer("reverse", torch.arange(INPUT_SIZE - 1, -1, -1), persistent=False)
 
     def forward(self, image: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
-        mirror = torch.index_select(image, 3, self.reverse)  # a Gather: tract runs Slice(step -1) slowly
+        # a Gather over the columns (torch.flip exports as Slice with step -1; not measured against it)
+        mirror = torch.index_select(image, 3, self.reverse)
         both = self.inner(torch.cat([image, mirror], dim=0), torch.cat([stats, stats], dim=0))
         # [2N, D] (the N images, then their N mirrors) -> [N, 2D]; reshapes with -1, not slices of a computed N
         # (tract's shape inference could not unify those with the batch symbol)
