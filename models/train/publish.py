@@ -44,20 +44,21 @@ def training_summary(stats: dict, run: pathlib.Path, classifier_run: pathlib.Pat
         raise SystemExit(f"{classifier_run}/log.json: no finished classifier (train without --skip-classifier, "
                          "or name the run whose classifier ships with --classifier-run)")
     return {"dataset": f"vectune-dataset build --out DIR ({stats['images']} images x "
-                       f"{stats['labels'] // max(1, stats['images'])} parameter sets)", "dataset_labels": stats["labels"], "dataset_images": stats["images"],
-           "images_by_source": stats["images_by_source"], "labels_by_split": stats["labels_by_split"],
-           "quality_run": run.name,
-           "quality_trained_on": {"train_images": q["train_images"], "train_labels": q["train_labels"],
-                                  "val_images": q["val_images"], "note": "test images are never read"},
-           "quality_best_epoch": q["best_epoch"], "quality_epochs": len(q["epochs"]),
-           "quality_training_seconds": round(sum(e["train_seconds"] + e.get("val_seconds", 0.0)
-                                                 for e in q["epochs"]), 1),
-           "classifier_run": classifier_run.name,
-           "classifier_trained_on": {"train_images": c["train_images"], "val_images": c["val_images"],
-                                     "synthetic_only": True},
-           "classifier_best_epoch": c["best_epoch"], "classifier_epochs": len(c["epochs"]),
-           "classifier_training_seconds": round(sum(e["train_seconds"] for e in c["epochs"]), 1),
-           "threads": log.get("threads"), "torch": log.get("torch")}
+                       f"{stats['labels'] // max(1, stats['images'])} parameter sets)",
+            "dataset_labels": stats["labels"], "dataset_images": stats["images"],
+            "images_by_source": stats["images_by_source"], "labels_by_split": stats["labels_by_split"],
+            "quality_run": run.name,
+            "quality_trained_on": {"train_images": q["train_images"], "train_labels": q["train_labels"],
+                                   "val_images": q["val_images"], "note": "test images are never read"},
+            "quality_best_epoch": q["best_epoch"], "quality_epochs": len(q["epochs"]),
+            "quality_training_seconds": round(sum(e["train_seconds"] + e.get("val_seconds", 0.0)
+                                                  for e in q["epochs"]), 1),
+            "classifier_run": classifier_run.name,
+            "classifier_trained_on": {"train_images": c["train_images"], "val_images": c["val_images"],
+                                      "synthetic_only": True},
+            "classifier_best_epoch": c["best_epoch"], "classifier_epochs": len(c["epochs"]),
+            "classifier_training_seconds": round(sum(e["train_seconds"] for e in c["epochs"]), 1),
+            "threads": log.get("threads"), "torch": log.get("torch")}
 
 
 def main(argv=None) -> int:

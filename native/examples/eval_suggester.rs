@@ -102,7 +102,7 @@ fn main() -> anyhow::Result<()> {
     let ids: Vec<&str> = rows
         .iter()
         .filter(|r| a.split.as_deref().is_none_or(|s| r.split == s))
-        .filter(|r| !a.real_only || r.source != "synthetic")
+        .filter(|r| !a.real_only || r.source != vectune_truth::dataset::SYNTHETIC_SOURCE)
         .map(|r| r.image_id.as_str())
         .collect::<BTreeSet<_>>()
         .into_iter()

@@ -218,7 +218,7 @@ pub fn plan(cfg: &PlanConfig, real: &[RealLogo]) -> Vec<ImageSpec> {
         out.push(ImageSpec {
             brand: id.clone(),
             id,
-            source: "synthetic",
+            source: SYNTHETIC_SOURCE,
             class,
             class_inferred: false,
             split,
@@ -295,6 +295,9 @@ fn image_rng(seed: u64, id: &str) -> ChaCha8Rng {
     ChaCha8Rng::from_seed(b)
 }
 
+/// The `source` of the generated images (`synth`); every other source is a real logo package.
+pub const SYNTHETIC_SOURCE: &str = "synthetic";
+
 /// One row of `labels.csv`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LabelRow {
@@ -348,7 +351,7 @@ impl LabelRow {
     pub(crate) fn for_test(id: &str, p: &Params, ssim: f64) -> LabelRow {
         LabelRow {
             image_id: id.into(),
-            source: "synthetic".into(),
+            source: SYNTHETIC_SOURCE.into(),
             class: "complex".into(),
             class_inferred: false,
             brand: id.into(),
