@@ -163,6 +163,24 @@ fn sanitize(name: &str) -> String {
         .collect()
 }
 
+/// The image id of a real logo without its size suffix: `<source>-<name>` (ids are
+/// `<source>-<name>-<long side>`).
+pub fn real_logo_stem(logo: &RealLogo) -> String {
+    format!("{}-{}", logo.source.name(), sanitize(&logo.name))
+}
+
+/// The real logos a dataset already holds (at any size), as `real_logo_stem`s, from its label rows.
+pub fn real_logo_stems(rows: &[LabelRow]) -> BTreeSet<String> {
+    rows.iter()
+        .filter(|r| r.source != SYNTHETIC_SOURCE)
+        .filter_map(|r| {
+            r.image_id
+                .rsplit_once('-')
+                .map(|(stem, _)| stem.to_string())
+        })
+        .collect()
+}
+
 /// Chooses the images: a seeded sample of the real logos (of the requested split) and synthetic
 /// logos in equal numbers per class. Deterministic for a given `cfg` and logo list.
 pub fn plan(cfg: &PlanConfig, real: &[RealLogo]) -> Vec<ImageSpec> {
@@ -180,11 +198,7 @@ pub fn plan(cfg: &PlanConfig, real: &[RealLogo]) -> Vec<ImageSpec> {
         let logo = &real[i];
         let long_side = log_uniform(&mut rng, cfg.min_side, cfg.max_side);
         out.push(ImageSpec {
-            id: format!(
-                "{}-{}-{long_side}",
-                logo.source.name(),
-                sanitize(&logo.name)
-            ),
+            id: format!("{}-{long_side}", real_logo_stem(logo)),
             source: logo.source.name(),
             class: logo.inferred_class(),
             class_inferred: true,
@@ -396,6 +410,13 @@ pub struct BuildConfig {
     pub plan: PlanConfig,
     /// Parameter sets per image.
     pub params_per_image: usize,
+    /// The real-logo sources by name when not the training three (`RealSource::ALL`); empty means
+    /// those (and is not written, so the settings of older builds still match on resume).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
+    /// A dataset whose real logos were left out (`vectune-dataset build --exclude-seen`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude_seen: Option<String>,
 }
 
 /// What a build did.
@@ -822,6 +843,41 @@ pub fn default_cache() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn planned_real_ids_are_their_stem_and_size_and_stems_are_read_back() {
+        let logo = RealLogo {
+            source: crate::sources::RealSource::Devicon,
+            name: "react-original wordmark".into(),
+            brand: "react".into(),
+            svg: "<svg/>".into(),
+            wordmark: true,
+        };
+        let cfg = PlanConfig {
+            images: 1,
+            real_fraction: 1.0,
+            seed: 3,
+            min_side: 64,
+            max_side: 64,
+            split: None,
+        };
+        let spec = &plan(&cfg, std::slice::from_ref(&logo))[0];
+        assert_eq!(real_logo_stem(&logo), "devicon-react-original_wordmark");
+        assert_eq!(spec.id, "devicon-react-original_wordmark-64");
+        let row = |id: &str, source: &str| LabelRow {
+            source: source.into(),
+            ..LabelRow::for_test(id, &Params::default(), 0.9)
+        };
+        let stems = real_logo_stems(&[
+            row(&spec.id, "devicon"),
+            row("devicon-react-original_wordmark-300", "devicon"),
+            row("synthetic-complex-7", SYNTHETIC_SOURCE),
+        ]);
+        assert_eq!(
+            stems.into_iter().collect::<Vec<_>>(),
+            [real_logo_stem(&logo)]
+        );
+    }
 
     #[test]
     fn splits_are_stable_and_proportioned() {

@@ -7,6 +7,15 @@
 //! | `simple_icons` | `simple-icons` | CC0-1.0 | ~3,500 monochrome icons, filled with their brand colour |
 //! | `devicon` | `devicon` | MIT | ~1,900 SVGs, many multi-colour, wordmark variants |
 //!
+//! Outside sources (`RealSource::OUTSIDE`): never in the training data, used only to measure how the
+//! models do on logos drawn by other people in other styles (`vectune-dataset build --sources ...`):
+//!
+//! | source | package | licence | what |
+//! |---|---|---|---|
+//! | `skill_icons` | `@iconify-json/skill-icons` | MIT | 400 tech logos on rounded dark/light tiles |
+//! | `token_branded` | `@iconify-json/token-branded` | MIT | ~4,200 crypto token and company logos (plain and on a disc) |
+//! | `cryptocurrency_color` | `@iconify-json/cryptocurrency-color` | CC0-1.0 | ~480 coin logos on coloured discs |
+//!
 //! All are trademarks of their owners: data for training and tests only, kept with their licences.
 
 use std::path::{Path, PathBuf};
@@ -50,6 +59,28 @@ pub const DEVICON: NpmPackage = NpmPackage {
     license_file: Some("LICENSE"),
 };
 
+/// `@iconify-json/skill-icons` (outside source).
+pub const SKILL_ICONS: NpmPackage = NpmPackage {
+    name: "@iconify-json/skill-icons",
+    version: "1.2.4",
+    license: "MIT",
+    license_file: None,
+};
+/// `@iconify-json/token-branded` (outside source).
+pub const TOKEN_BRANDED: NpmPackage = NpmPackage {
+    name: "@iconify-json/token-branded",
+    version: "1.2.45",
+    license: "MIT",
+    license_file: None,
+};
+/// `@iconify-json/cryptocurrency-color` (outside source).
+pub const CRYPTOCURRENCY_COLOR: NpmPackage = NpmPackage {
+    name: "@iconify-json/cryptocurrency-color",
+    version: "1.2.4",
+    license: "CC0-1.0",
+    license_file: None,
+};
+
 /// Where a real logo came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RealSource {
@@ -59,15 +90,37 @@ pub enum RealSource {
     SimpleIcons,
     /// `devicon`.
     Devicon,
+    /// `@iconify-json/skill-icons` (outside source).
+    SkillIcons,
+    /// `@iconify-json/token-branded` (outside source).
+    TokenBranded,
+    /// `@iconify-json/cryptocurrency-color` (outside source).
+    CryptocurrencyColor,
 }
 
 impl RealSource {
-    /// All three, in a fixed order.
+    /// The three training sources, in a fixed order (the default of `vectune-dataset build`).
     pub const ALL: [RealSource; 3] = [
         RealSource::IconifyLogos,
         RealSource::SimpleIcons,
         RealSource::Devicon,
     ];
+
+    /// The outside sources: no model is trained on them; they measure generalisation to other
+    /// designers' logos.
+    pub const OUTSIDE: [RealSource; 3] = [
+        RealSource::SkillIcons,
+        RealSource::TokenBranded,
+        RealSource::CryptocurrencyColor,
+    ];
+
+    /// The source called `name` (as in label tables), if any.
+    pub fn from_name(name: &str) -> Option<RealSource> {
+        Self::ALL
+            .into_iter()
+            .chain(Self::OUTSIDE)
+            .find(|s| s.name() == name)
+    }
 
     /// Name in label tables.
     pub fn name(self) -> &'static str {
@@ -75,6 +128,9 @@ impl RealSource {
             RealSource::IconifyLogos => "iconify_logos",
             RealSource::SimpleIcons => "simple_icons",
             RealSource::Devicon => "devicon",
+            RealSource::SkillIcons => "skill_icons",
+            RealSource::TokenBranded => "token_branded",
+            RealSource::CryptocurrencyColor => "cryptocurrency_color",
         }
     }
 
@@ -84,6 +140,9 @@ impl RealSource {
             RealSource::IconifyLogos => ICONIFY_LOGOS,
             RealSource::SimpleIcons => SIMPLE_ICONS,
             RealSource::Devicon => DEVICON,
+            RealSource::SkillIcons => SKILL_ICONS,
+            RealSource::TokenBranded => TOKEN_BRANDED,
+            RealSource::CryptocurrencyColor => CRYPTOCURRENCY_COLOR,
         }
     }
 }
@@ -242,13 +301,24 @@ fn read(path: &Path) -> Result<String, TruthError> {
 /// Loads every logo of `source` from its extracted package directory.
 pub fn load(source: RealSource, package_dir: &Path) -> Result<Vec<RealLogo>, TruthError> {
     match source {
-        RealSource::IconifyLogos => load_iconify(package_dir),
         RealSource::SimpleIcons => load_simple_icons(package_dir),
         RealSource::Devicon => load_devicon(package_dir),
+        iconify => load_iconify(iconify, package_dir),
     }
 }
 
-fn load_iconify(dir: &Path) -> Result<Vec<RealLogo>, TruthError> {
+/// The brand of an iconify icon name: `brand_key`, after dropping the outside sets' variant
+/// suffixes (`-background` in token-branded, `-dark`/`-light` tiles are already variant words).
+fn iconify_brand(source: RealSource, name: &str) -> String {
+    match source {
+        RealSource::TokenBranded => brand_key(name.trim_end_matches("-background")),
+        _ => brand_key(name),
+    }
+}
+
+/// One icon set in Iconify's JSON format (`icons.json`: `{ width, height, icons: { name: { body,
+/// width?, height?, left?, top? } } }`).
+fn load_iconify(source: RealSource, dir: &Path) -> Result<Vec<RealLogo>, TruthError> {
     let path = dir.join("icons.json");
     let doc: serde_json::Value =
         serde_json::from_str(&read(&path)?).map_err(|e| TruthError::File {
@@ -269,8 +339,8 @@ fn load_iconify(dir: &Path) -> Result<Vec<RealLogo>, TruthError> {
                 r#"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="{w}" height="{h}" viewBox="{l} {t} {w} {h}">{body}</svg>"#
             );
             out.push(RealLogo {
-                source: RealSource::IconifyLogos,
-                brand: brand_key(name),
+                source,
+                brand: iconify_brand(source, name),
                 wordmark: name.contains("wordmark") || name.ends_with("-text"),
                 name: name.clone(),
                 svg,
@@ -351,10 +421,15 @@ fn load_devicon(dir: &Path) -> Result<Vec<RealLogo>, TruthError> {
     Ok(out)
 }
 
-/// Fetches (if needed) and loads all three sources, in a fixed order.
+/// Fetches (if needed) and loads the three training sources, in a fixed order.
 pub fn load_all(cache: &Path) -> Result<Vec<RealLogo>, TruthError> {
+    load_sources(&RealSource::ALL, cache)
+}
+
+/// Fetches (if needed) and loads `sources`, in the order given.
+pub fn load_sources(sources: &[RealSource], cache: &Path) -> Result<Vec<RealLogo>, TruthError> {
     let mut all = Vec::new();
-    for source in RealSource::ALL {
+    for &source in sources {
         let dir = fetch(source.package(), cache)?;
         all.extend(load(source, &dir)?);
     }
@@ -372,6 +447,52 @@ mod tests {
         assert_eq!(brand_key("react-original-wordmark"), "react");
         assert_eq!(brand_key("react"), "react");
         assert_eq!(brand_key("icon"), "icon");
+    }
+
+    #[test]
+    fn source_names_round_trip_and_outside_sources_are_apart() {
+        for s in RealSource::ALL.into_iter().chain(RealSource::OUTSIDE) {
+            assert_eq!(RealSource::from_name(s.name()), Some(s));
+            assert!(
+                s.package()
+                    .version
+                    .split('.')
+                    .all(|n| n.parse::<u32>().is_ok())
+            );
+        }
+        assert!(
+            RealSource::ALL
+                .iter()
+                .all(|s| !RealSource::OUTSIDE.contains(s))
+        );
+        assert_eq!(RealSource::from_name("synthetic"), None);
+    }
+
+    #[test]
+    fn iconify_sets_load_with_their_source_and_brand() {
+        let dir = std::env::temp_dir().join(format!("vectune-iconify-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("icons.json"),
+            r##"{"prefix":"token-branded","width":24,"height":24,"icons":{
+                "uniswap":{"body":"<path fill=\"#f0f\" d=\"M0 0h24v24H0z\"/>"},
+                "uniswap-background":{"body":"<circle cx=\"12\" cy=\"12\" r=\"12\"/>","width":32},
+                "no-body":{"width":5}}}"##,
+        )
+        .unwrap();
+        let logos = load(RealSource::TokenBranded, &dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(logos.len(), 2, "the icon without a body is skipped");
+        assert!(logos.iter().all(|l| l.source == RealSource::TokenBranded));
+        assert!(
+            logos.iter().all(|l| l.brand == "uniswap"),
+            "`-background` is a variant"
+        );
+        let wide = logos
+            .iter()
+            .find(|l| l.name == "uniswap-background")
+            .unwrap();
+        assert!(wide.svg.contains(r#"viewBox="0 0 32 24""#), "{}", wide.svg);
     }
 
     #[test]

@@ -52,6 +52,8 @@ fn config() -> BuildConfig {
             split: None,
         },
         params_per_image: 4,
+        sources: Vec::new(),
+        exclude_seen: None,
     }
 }
 

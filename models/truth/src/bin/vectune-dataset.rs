@@ -15,9 +15,11 @@ use vectune_truth::sources;
     version,
     about = "Build labelled datasets: logos x VTracer parameter sets -> SSIM of the SVG",
     long_about = "Build labelled datasets: synthetic and real logos (npm: @iconify-json/logos, \
-                  simple-icons, devicon) x VTracer parameter sets, each labelled with the SSIM of \
-                  VTracer's SVG rendered back by resvg. Parallel, resumable (rerun the same command \
-                  after a kill), reproducible from --seed."
+                  simple-icons, devicon; or, to measure generalisation, the outside sources \
+                  @iconify-json/skill-icons, token-branded, cryptocurrency-color) x VTracer \
+                  parameter sets, each labelled with the SSIM of VTracer's SVG rendered back by \
+                  resvg. Parallel, resumable (rerun the same command after a kill), reproducible \
+                  from --seed."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -67,6 +69,16 @@ enum Command {
         /// Only this split (train, val, test; test has real logos only).
         #[arg(long, value_parser = parse_split)]
         split: Option<Split>,
+        /// Real-logo sources, comma-separated: the training sources iconify_logos, simple_icons,
+        /// devicon (the default), or the outside sources skill_icons, token_branded,
+        /// cryptocurrency_color, which no model trains on (with `--split test --real-fraction 1`:
+        /// logos of brands no model has seen, from other designers).
+        #[arg(long, value_delimiter = ',', value_parser = parse_source)]
+        sources: Vec<sources::RealSource>,
+        /// Leave out the real logos the dataset in this directory already holds (at any size), to
+        /// extend a training set with logos it does not have yet.
+        #[arg(long, value_name = "DIR")]
+        exclude_seen: Option<PathBuf>,
     },
     /// The committed evaluation set: real logos of the test split x 8 parameter sets, small sizes.
     Eval {
@@ -121,6 +133,17 @@ fn parse_split(s: &str) -> Result<Split, String> {
     Split::from_name(s).ok_or_else(|| format!("unknown split `{s}` (train, val or test)"))
 }
 
+fn parse_source(s: &str) -> Result<sources::RealSource, String> {
+    sources::RealSource::from_name(s).ok_or_else(|| {
+        let known: Vec<&str> = sources::RealSource::ALL
+            .iter()
+            .chain(&sources::RealSource::OUTSIDE)
+            .map(|s| s.name())
+            .collect();
+        format!("unknown source `{s}` (one of {})", known.join(", "))
+    })
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
@@ -131,7 +154,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn build(common: &Common, cfg: BuildConfig) -> anyhow::Result<()> {
+/// Builds `cfg` from the real logos of `chosen`, less those whose stem is in `seen`.
+fn build(
+    common: &Common,
+    cfg: BuildConfig,
+    chosen: &[sources::RealSource],
+    seen: &std::collections::BTreeSet<String>,
+) -> anyhow::Result<()> {
     if let Some(t) = common.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(t)
@@ -144,28 +173,35 @@ fn build(common: &Common, cfg: BuildConfig) -> anyhow::Result<()> {
             common.cache.display()
         );
     }
-    let real = sources::load_all(&common.cache)?;
+    let mut real = sources::load_sources(chosen, &common.cache)?;
+    let before = real.len();
+    real.retain(|logo| !seen.contains(&dataset::real_logo_stem(logo)));
     if !common.quiet {
         eprintln!(
-            "{} real logos available; building into {}",
+            "{} real logos available ({} left out by --exclude-seen); building into {}",
             real.len(),
+            before - real.len(),
             common.out.display()
         );
     }
     let report = dataset::build(&cfg, &real, &common.out, !common.quiet)?;
-    copy_licenses(&common.cache, &common.out)?;
+    copy_licenses(&common.cache, &common.out, chosen)?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }
 
 /// Puts the licence of every real source beside the data.
-fn copy_licenses(cache: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
+fn copy_licenses(
+    cache: &std::path::Path,
+    out: &std::path::Path,
+    chosen: &[sources::RealSource],
+) -> anyhow::Result<()> {
     let dir = out.join("licenses");
     std::fs::create_dir_all(&dir)?;
     let mut index = String::from(
         "# Licences of the real logos in this dataset\n\nAll logos are trademarks of their owners; they are used as data for training and tests.\n\n",
     );
-    for source in sources::RealSource::ALL {
+    for &source in chosen {
         let pkg = source.package();
         let pkg_dir = sources::fetch(pkg, cache)?;
         index.push_str(&format!(
@@ -181,9 +217,10 @@ fn copy_licenses(cache: &std::path::Path, out: &std::path::Path) -> anyhow::Resu
                 .with_context(|| format!("copying the licence of {}", pkg.name))?;
             index.push_str(&format!(", see `{target}`"));
         } else {
-            index.push_str(
-                " (the package declares CC0-1.0 in its metadata and ships no licence file)",
-            );
+            index.push_str(&format!(
+                " (the package declares {} in its metadata and ships no licence file)",
+                pkg.license
+            ));
         }
         index.push('\n');
     }
@@ -202,6 +239,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             min_side,
             max_side,
             split,
+            sources,
+            exclude_seen,
         } => {
             anyhow::ensure!(
                 params_per_image >= 1,
@@ -225,8 +264,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     split,
                 },
                 params_per_image,
+                sources: if sources.is_empty() || sources == sources::RealSource::ALL {
+                    Vec::new()
+                } else {
+                    sources.iter().map(|s| s.name().to_string()).collect()
+                },
+                exclude_seen: exclude_seen.as_ref().map(|d| d.display().to_string()),
             };
-            build(&common, cfg)
+            let chosen = if sources.is_empty() {
+                sources::RealSource::ALL.to_vec()
+            } else {
+                sources
+            };
+            anyhow::ensure!(
+                (1..chosen.len()).all(|i| !chosen[..i].contains(&chosen[i])),
+                "--sources names a source twice"
+            );
+            let seen = match &exclude_seen {
+                Some(dir) => {
+                    let labels = dir.join("labels.csv");
+                    let rows = dataset::read_labels(&labels).with_context(|| {
+                        format!("--exclude-seen: reading `{}`", labels.display())
+                    })?;
+                    dataset::real_logo_stems(&rows)
+                }
+                None => Default::default(),
+            };
+            build(&common, cfg, &chosen, &seen)
         }
         Command::Eval {
             common,
@@ -243,8 +307,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     split: Some(Split::Test),
                 },
                 params_per_image: 8,
+                sources: Vec::new(),
+                exclude_seen: None,
             };
-            build(&common, cfg)
+            build(&common, cfg, &sources::RealSource::ALL, &Default::default())
         }
         Command::Heuristic {
             data,
