@@ -4,8 +4,12 @@
 //!
 //! ```sh
 //! cargo run --release -p vectune-native --example eval_suggester -- \
-//!     --data models/data/eval --images 60 --target 0.95 [--models models] [--json out.json]
+//!     --data models/data/eval --images 60 --target 0.95 [--margin 0.02] [--models models] \
+//!     [--json out.json] [--no-grid]
 //! ```
+//!
+//! `--margin` is the suggester's safety margin (default `DEFAULT_MARGIN`); `--no-grid` skips the
+//! 64-point grid (to compare margins or models quickly).
 //!
 //! On a training set's val split instead (for choosing between models without reading the test split):
 //! `--data DIR --split val --real --spread` (real logos only, N images spread evenly over the ids).
@@ -29,6 +33,8 @@ struct Args {
     data: PathBuf,
     images: usize,
     target: f32,
+    margin: f32,
+    grid: bool,
     models: Option<PathBuf>,
     json: Option<PathBuf>,
     split: Option<String>,
@@ -41,6 +47,8 @@ fn args() -> anyhow::Result<Args> {
         data: PathBuf::from("models/data/eval"),
         images: 60,
         target: vectune_core::suggest::DEFAULT_TARGET,
+        margin: vectune_core::suggest::DEFAULT_MARGIN,
+        grid: true,
         models: None,
         json: None,
         split: None,
@@ -54,14 +62,16 @@ fn args() -> anyhow::Result<Args> {
             "--data" => a.data = value()?.into(),
             "--images" => a.images = value()?.parse()?,
             "--target" => a.target = value()?.parse()?,
+            "--margin" => a.margin = value()?.parse()?,
+            "--no-grid" => a.grid = false,
             "--models" => a.models = Some(value()?.into()),
             "--json" => a.json = Some(value()?.into()),
             "--split" => a.split = Some(value()?),
             "--real" => a.real_only = true,
             "--spread" => a.spread = true,
             other => anyhow::bail!(
-                "unknown argument `{other}` (--data DIR --images N --target T --models DIR --json FILE \
-                 --split NAME --real --spread)"
+                "unknown argument `{other}` (--data DIR --images N --target T --margin M --models DIR \
+                 --json FILE --split NAME --real --spread --no-grid)"
             ),
         }
     }
@@ -118,13 +128,13 @@ fn main() -> anyhow::Result<()> {
     } else {
         ids.into_iter().take(n).collect()
     };
-    let grid = grid();
+    let grid = if a.grid { grid() } else { Vec::new() };
     let mut per_image = Vec::new();
     for (i, id) in ids.iter().enumerate() {
         let img = image::load(&a.data.join(format!("images/{id}.png")))?;
         let view = img.view()?;
         let t = Instant::now();
-        let s = vectune_native::suggest::suggest(&manager, &view, a.target)
+        let s = vectune_native::suggest::suggest(&manager, &view, a.target, a.margin)
             .map_err(anyhow::Error::msg)?;
         let suggest_ms = t.elapsed().as_secs_f64() * 1e3;
         let t = Instant::now();
@@ -142,9 +152,8 @@ fn main() -> anyhow::Result<()> {
             }
         }
         let grid_ms = t.elapsed().as_secs_f64() * 1e3;
-        let best = best.expect("the grid is not empty");
         eprintln!(
-            "[{}/{}] {id}: suggested {:.4} ({} B, predicted {:.4}), defaults {:.4} ({} B), grid best {:.4} ({} B)",
+            "[{}/{}] {id}: suggested {:.4} ({} B, predicted {:.4}), defaults {:.4} ({} B){}",
             i + 1,
             ids.len(),
             suggested.ssim,
@@ -152,15 +161,16 @@ fn main() -> anyhow::Result<()> {
             s.predicted_ssim,
             defaults.ssim,
             defaults.svg_bytes,
-            best.ssim,
-            best.svg_bytes
+            best.as_ref()
+                .map(|b| format!(", grid best {:.4} ({} B)", b.ssim, b.svg_bytes))
+                .unwrap_or_default()
         );
         per_image.push(serde_json::json!({
             "image": id,
             "suggested": {"params": s.params, "ssim": suggested.ssim, "svg_bytes": suggested.svg_bytes,
                           "predicted_ssim": s.predicted_ssim, "met_target": s.met_target, "ms": suggested_ms},
             "defaults": {"ssim": defaults.ssim, "svg_bytes": defaults.svg_bytes, "ms": defaults_ms},
-            "grid_best": {"ssim": best.ssim, "svg_bytes": best.svg_bytes, "ms": grid_ms},
+            "grid_best": best.map(|b| serde_json::json!({"ssim": b.ssim, "svg_bytes": b.svg_bytes, "ms": grid_ms})),
         }));
     }
     let col = |k: &str, f: &str| -> Vec<f64> {
@@ -178,15 +188,16 @@ fn main() -> anyhow::Result<()> {
     let summary = serde_json::json!({
         "images": per_image.len(),
         "target": a.target,
+        "margin": a.margin,
         "backend": manager.backend_kind().name(),
         "quality_source": if manager.has_quality() || manager.has_split() { "model" } else { "heuristic" },
         "correlation_models": manager.correlation().is_some(),
         "median": {
             "suggested": {"ssim": median(col("suggested", "ssim")), "svg_bytes": median(col("suggested", "svg_bytes")), "ms": median(col("suggested", "ms"))},
             "defaults": {"ssim": median(col("defaults", "ssim")), "svg_bytes": median(col("defaults", "svg_bytes")), "ms": median(col("defaults", "ms"))},
-            "grid_best": {"ssim": median(col("grid_best", "ssim")), "svg_bytes": median(col("grid_best", "svg_bytes")), "ms": median(col("grid_best", "ms"))},
+            "grid_best": a.grid.then(|| serde_json::json!({"ssim": median(col("grid_best", "ssim")), "svg_bytes": median(col("grid_best", "svg_bytes")), "ms": median(col("grid_best", "ms"))})),
         },
-        "reached_target": {"suggested": reached("suggested"), "defaults": reached("defaults"), "grid_best": reached("grid_best")},
+        "reached_target": {"suggested": reached("suggested"), "defaults": reached("defaults"), "grid_best": a.grid.then(|| reached("grid_best"))},
     });
     println!("{}", serde_json::to_string_pretty(&summary)?);
     if let Some(path) = a.json {

@@ -89,14 +89,18 @@ enum Command {
     /// Starts from the correlation models (fitted on the training set) for the logo's class,
     /// scores 600 variations of colour precision, layer difference, speckle filter and path
     /// precision with the quality model (one image encoding), and picks the one with the smallest
-    /// predicted SVG among those reaching the target (else the most faithful). Check the result
-    /// with `vectune measure IMAGE --param ...`.
+    /// predicted SVG among those predicted to reach the target plus a safety margin (else the most
+    /// faithful). Check the result with `vectune measure IMAGE --param ...`.
     Suggest {
         /// A PNG or JPEG logo.
         image: PathBuf,
         /// Target SSIM in [0, 1].
         #[arg(long, default_value_t = vectune_core::suggest::DEFAULT_TARGET)]
         target: f32,
+        /// Safety margin in [0, 1]: candidates must be predicted to reach target + margin (the
+        /// model errs by a few hundredths; 0.02 reaches the target more often, for larger SVGs).
+        #[arg(long, default_value_t = vectune_core::suggest::DEFAULT_MARGIN)]
+        margin: f32,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -294,13 +298,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Suggest {
             image: path,
             target,
+            margin,
             json,
         } => {
             let img = image::load(&path)?;
             let view = img.view().with_context(|| path.display().to_string())?;
             let manager = open_models();
             let started = std::time::Instant::now();
-            let s = vectune_native::suggest::suggest(&manager, &view, target)
+            let s = vectune_native::suggest::suggest(&manager, &view, target, margin)
                 .map_err(|e| anyhow::anyhow!("cannot suggest for `{}`: {e}", path.display()))?;
             let ms = started.elapsed().as_secs_f64() * 1e3;
             if json {
@@ -310,7 +315,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 out!("{v}");
             } else {
                 out!(
-                    "{}: {} (predicted SSIM {:.4}{}; target {:.2} {})",
+                    "{}: {} (predicted SSIM {:.4}{}; target {:.2}, margin {:.2}: {})",
                     path.display(),
                     s.params,
                     s.predicted_ssim,
@@ -318,6 +323,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .map(|b| format!(", ~{b:.0} bytes of SVG"))
                         .unwrap_or_default(),
                     s.target,
+                    s.margin,
                     if s.met_target {
                         "reached"
                     } else {

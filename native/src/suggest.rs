@@ -12,11 +12,13 @@ pub use vectune_core::suggest::Suggestion;
 use crate::manager::ModelManager;
 use crate::predict;
 
-/// Suggests parameters for `image` that reach `target` SSIM with the smallest SVG.
+/// Suggests parameters for `image` that reach `target` SSIM with the smallest SVG, choosing among
+/// candidates predicted to reach `target + margin` ([`suggest::DEFAULT_MARGIN`]).
 pub fn suggest(
     manager: &ModelManager,
     image: &ImageRef<'_>,
     target: f32,
+    margin: f32,
 ) -> Result<Suggestion, SuggestError> {
     let correlation = manager.correlation();
     suggest::suggest(
@@ -25,5 +27,6 @@ pub fn suggest(
         correlation.as_deref(),
         image,
         target,
+        margin,
     )
 }

@@ -149,7 +149,15 @@ test('no models: the heuristic answers and says so; classify throws', () => {
   assert.equal(s.start_from, 'defaults');
   assert.equal(s.source, 'heuristic');
   assert.equal(s.target, Math.fround(0.95));
+  assert.equal(s.margin, 0);
   assert.equal(s.met_target, s.predicted_ssim >= 0.95);
+  // A safety margin: the choice is among candidates predicted to reach 0.97.
+  const safe = v.suggest(rgba, width, height, 0.95, 0.02);
+  assert.equal(safe.margin, Math.fround(0.02));
+  assert.equal(safe.met_target, safe.predicted_ssim >= 0.95);
+  assert.equal(safe.candidates, s.candidates);
+  if (s.predicted_ssim >= Math.fround(0.97)) assert.deepEqual(safe.params, s.params);
+  assert.throws(() => v.suggest(rgba, width, height, 0.95, 2), /safety margin 2 is not in \[0, 1\]/);
   assert.equal(s.class, undefined);
   assert.throws(() => v.suggest(rgba, width, height, -0.5), /target SSIM -0.5 is not in \[0, 1\]/);
   assert.throws(() => v.suggest(rgba.subarray(4), width, height), /Error/);

@@ -36,7 +36,7 @@ export declare class VectuneWorker {
   predictParams(rgba: Rgba, width: number, height: number, params: ParamsInput[]): Promise<Prediction[]>;
   predictBatch(items: BatchItem[]): Promise<BatchAnswer[]>;
   classify(rgba: Rgba, width: number, height: number): Promise<Classification>;
-  suggest(rgba: Rgba, width: number, height: number, target?: number): Promise<Suggestion>;
+  suggest(rgba: Rgba, width: number, height: number, target?: number, margin?: number): Promise<Suggestion>;
   heuristic(rgba: Rgba, width: number, height: number, params?: ParamsInput): Promise<Prediction>;
   features(rgba: Rgba, width: number, height: number): Promise<Features>;
   status(): Promise<Status>;

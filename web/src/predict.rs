@@ -77,12 +77,14 @@ pub fn predict_params_cached(
     }
 }
 
-/// Suggests parameters for `image` reaching `target` SSIM with the smallest SVG (the core's
-/// suggester on the loaded models, as `vectune suggest`).
+/// Suggests parameters for `image` reaching `target` SSIM with the smallest SVG, among candidates
+/// predicted to reach `target + margin` (the core's suggester on the loaded models, as `vectune
+/// suggest`).
 pub fn suggest(
     manager: &ModelManager,
     image: &ImageRef<'_>,
     target: f32,
+    margin: f32,
 ) -> Result<Suggestion, String> {
     suggest::suggest(
         manager.models(),
@@ -90,6 +92,7 @@ pub fn suggest(
         manager.correlation(),
         image,
         target,
+        margin,
     )
     .map_err(|e| e.to_string())
 }
@@ -157,7 +160,7 @@ mod tests {
         assert!(m.correlation().is_some());
         let (rgba, w, h) = logo();
         let image = ImageRef::new(&rgba, w, h).unwrap();
-        let s = suggest(&m, &image, 0.95).unwrap();
+        let s = suggest(&m, &image, 0.95, 0.02).unwrap();
         assert_eq!(s.start_from, "correlation");
         assert_eq!(s.source, Source::Model);
         assert!(s.class.is_some());
@@ -171,11 +174,15 @@ mod tests {
         let p = predict_params(&m, &image, &[s.params]);
         assert!((p[0].ssim - s.predicted_ssim).abs() < 1e-6);
         assert_eq!(
-            suggest(&m, &image, 1.5).unwrap_err(),
+            suggest(&m, &image, 1.5, 0.02).unwrap_err(),
             "target SSIM 1.5 is not in [0, 1]"
         );
+        assert_eq!(
+            suggest(&m, &image, 0.95, -1.0).unwrap_err(),
+            "safety margin -1 is not in [0, 1]"
+        );
         // Without models: defaults and the heuristic, saying so.
-        let s = suggest(&ModelManager::empty(), &image, 0.9).unwrap();
+        let s = suggest(&ModelManager::empty(), &image, 0.9, 0.0).unwrap();
         assert_eq!((s.start_from, s.source), ("defaults", Source::Heuristic));
         assert_eq!(s.class, None);
     }

@@ -68,6 +68,8 @@ export interface Suggestion {
   /** From the correlation file's size model, when it loaded. */
   predicted_svg_bytes?: number;
   target: number;
+  /** The safety margin: the choice was among candidates predicted to reach target + margin. */
+  margin: number;
   /** Whether the prediction reaches the target (else: the most faithful candidate). */
   met_target: boolean;
   /** Where the search started. */

@@ -347,7 +347,8 @@ impl Vectune {
     }
 
     /// Suggested parameters for the logo: the smallest predicted SVG whose predicted SSIM reaches
-    /// `target` (default 0.95), else the most faithful candidate; as `vectune suggest --json`.
+    /// `target` (default 0.95) plus the safety `margin` (default 0), else the most faithful
+    /// candidate; as `vectune suggest --json`.
     #[wasm_bindgen(unchecked_return_type = "Suggestion")]
     pub fn suggest(
         &self,
@@ -355,10 +356,13 @@ impl Vectune {
         width: u32,
         height: u32,
         target: Option<f32>,
+        margin: Option<f32>,
     ) -> Result<JsValue, JsError> {
         let image = ImageRef::new(rgba, width, height).map_err(js_error)?;
         let target = target.unwrap_or(vectune_core::suggest::DEFAULT_TARGET);
-        let s = predict::suggest(&self.manager, &image, target).map_err(|e| JsError::new(&e))?;
+        let margin = margin.unwrap_or(vectune_core::suggest::DEFAULT_MARGIN);
+        let s = predict::suggest(&self.manager, &image, target, margin)
+            .map_err(|e| JsError::new(&e))?;
         to_js(&s)
     }
 
