@@ -32,7 +32,7 @@ def read_log(run: pathlib.Path) -> dict:
         raise SystemExit(f"{path}: cannot read the run's training log ({e})")
 
 
-def training_summary(stats: dict, run: pathlib.Path, classifier_run: pathlib.Path) -> dict:
+def training_summary(stats: dict, run: pathlib.Path, classifier_run: pathlib.Path, built_by: str | None = None) -> dict:
     """The manifest's `training.data`: dataset counts, and what each model was trained on, from logs."""
     log = read_log(run)
     q = log.get("quality")
@@ -43,7 +43,8 @@ def training_summary(stats: dict, run: pathlib.Path, classifier_run: pathlib.Pat
     if not c or "best_epoch" not in c:
         raise SystemExit(f"{classifier_run}/log.json: no finished classifier (train without --skip-classifier, "
                          "or name the run whose classifier ships with --classifier-run)")
-    return {"dataset": f"vectune-dataset build --out DIR ({stats['images']} images x "
+    built_by = built_by or "vectune-dataset build --out DIR"
+    return {"dataset": f"{built_by} ({stats['images']} images x "
                        f"{stats['labels'] // max(1, stats['images'])} parameter sets)",
             "dataset_labels": stats["labels"], "dataset_images": stats["images"],
             "images_by_source": stats["images_by_source"], "labels_by_split": stats["labels_by_split"],
@@ -66,6 +67,8 @@ def main(argv=None) -> int:
     p.add_argument("--export", required=True, help="export directory (export.py's output)")
     p.add_argument("--correlation", required=True, help="correlation_models.json (fit_correlation.py)")
     p.add_argument("--dataset-summary", required=True, help="`vectune-dataset stats --json` of the training set")
+    p.add_argument("--dataset-built-by", default=None,
+                   help="how the training set was built, for the manifest (default: `vectune-dataset build --out DIR`)")
     p.add_argument("--run", required=True, help="the run directory whose log.json trained the quality model")
     p.add_argument("--classifier-run", default=None, help="the run that trained the classifier (default: --run)")
     p.add_argument("--out", required=True, help="the model directory to write (models/)")
@@ -76,7 +79,8 @@ def main(argv=None) -> int:
     manifest = json.loads((export / "manifest.json").read_text())
     run = pathlib.Path(args.run)
     summary = training_summary(json.loads(pathlib.Path(args.dataset_summary).read_text()), run,
-                               pathlib.Path(args.classifier_run) if args.classifier_run else run)
+                               pathlib.Path(args.classifier_run) if args.classifier_run else run,
+                               args.dataset_built_by)
     for e in manifest["models"]:
         src = export / e["file"]
         shutil.copyfile(src, out / e["file"])

@@ -175,6 +175,27 @@ def _tiny_dataset(root: pathlib.Path, n_images=12, labels_per_image=5):
     return root
 
 
+def test_merge_datasets_takes_each_image_once_and_loads_as_one(tmp_path):
+    import merge_datasets
+    a = _tiny_dataset(tmp_path / "a", n_images=6)
+    b = _tiny_dataset(tmp_path / "b", n_images=9)  # its first 6 ids are a's: taken once, from a
+    report = merge_datasets.merge(tmp_path / "m", [a, b])
+    assert report == [(str(a), 6, 30), (str(b), 3, 15)]
+    merged = data.load_dataset(tmp_path / "m")
+    assert len(merged.image_ids) == 9 and len(merged.ssim) == 45
+    da, db = data.load_dataset(a), data.load_dataset(b)
+    assert np.array_equal(merged.ssim[:30], da.ssim)
+    assert np.array_equal(merged.ssim[30:], db.ssim[db.row_image >= 6])
+    assert np.array_equal(merged.stats[6:], db.stats[6:])
+    assert (tmp_path / "m" / "images" / "synthetic-complex-7.png").resolve() == \
+        (b / "images" / "synthetic-complex-7.png").resolve()
+    with pytest.raises(SystemExit, match="not empty"):
+        merge_datasets.merge(tmp_path / "m", [a])
+    (b / "features.csv").unlink()
+    with pytest.raises(SystemExit, match="no features.csv"):
+        merge_datasets.merge(tmp_path / "m2", [a, b])
+
+
 def test_image_cache_grows_by_shards(tmp_path):
     ds_dir = _tiny_dataset(tmp_path / "ds")
     small = data.load_dataset(ds_dir, max_images=5)
@@ -363,6 +384,9 @@ def test_publish_takes_training_facts_from_the_logs(tmp_path):
     (qrun / "log.json").write_text(json.dumps({"quality": q, "threads": 2, "torch": "x"}))
     (crun / "log.json").write_text(json.dumps({"quality": q, "classifier": c}))
     out = publish.training_summary(stats, qrun, crun)
+    assert out["dataset"] == "vectune-dataset build --out DIR (2 images x 25 parameter sets)"
+    built_by = "merge_datasets.py (build + build --exclude-seen)"
+    assert publish.training_summary(stats, qrun, crun, built_by)["dataset"].startswith(built_by + " (2 images")
     assert (out["quality_run"], out["quality_best_epoch"], out["quality_epochs"]) == ("q", 2, 2)
     assert out["quality_training_seconds"] == 4.0
     assert (out["classifier_run"], out["classifier_best_epoch"], out["classifier_training_seconds"]) == ("c", 1, 3.0)
