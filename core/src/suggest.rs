@@ -520,15 +520,7 @@ mod tests {
 
         // No classifier: no class, the same suggestion machinery.
         let backend = Recorder::default();
-        let s = suggest(
-            &backend,
-            Some(QualityPath::Split),
-            None,
-            &image,
-            0.95,
-            0.02,
-        )
-        .unwrap();
+        let s = suggest(&backend, Some(QualityPath::Split), None, &image, 0.95, 0.02).unwrap();
         assert_eq!((s.class, s.source), (None, Source::Model));
         assert_eq!((s.target, s.margin), (0.95, 0.02));
         for bad in [-0.01, 1.5, f32::NAN] {
