@@ -47,10 +47,11 @@ pub const DEFAULT_TARGET: f32 = 0.95;
 
 /// The default safety margin of `suggest` (the CLI's `--margin`): a candidate must be *predicted*
 /// to reach `target + margin`. None by default. Measured on 80 real val logos of the training set
-/// with run v10 (`eval_suggester --data DIR --split val --real --spread --images 80 --no-grid
-/// --margin M`, stop 14): a margin of 0.02 makes 44 instead of 41 of them reach 0.95, for twice the
-/// median SVG size (20.4 vs 10.1 kB), because more images then fall back to the most faithful
-/// candidate. A caller who needs the target more than a small SVG can ask for it.
+/// (`eval_suggester --data DIR --split val --real --spread --images 80 --no-grid --margin M`, stop
+/// 14): a margin of 0.02 makes 43 instead of 38 of them reach 0.95 with run v14 (44 instead of 41
+/// with v10), for about twice the median SVG size (19.7 vs 8.9 kB; v10 20.4 vs 10.1 kB), because
+/// more images then fall back to the most faithful candidate. A caller who needs the target more
+/// than a small SVG can ask for it.
 pub const DEFAULT_MARGIN: f32 = 0.0;
 
 /// Names of [`feature_vector`]'s entries, in order; a correlation file must list exactly these.
