@@ -114,12 +114,14 @@ impl RealSource {
         RealSource::CryptocurrencyColor,
     ];
 
+    /// Every source: the training ones, then the outside ones.
+    pub fn known() -> impl Iterator<Item = RealSource> {
+        Self::ALL.into_iter().chain(Self::OUTSIDE)
+    }
+
     /// The source called `name` (as in label tables), if any.
     pub fn from_name(name: &str) -> Option<RealSource> {
-        Self::ALL
-            .into_iter()
-            .chain(Self::OUTSIDE)
-            .find(|s| s.name() == name)
+        Self::known().find(|s| s.name() == name)
     }
 
     /// Name in label tables.
@@ -421,11 +423,6 @@ fn load_devicon(dir: &Path) -> Result<Vec<RealLogo>, TruthError> {
     Ok(out)
 }
 
-/// Fetches (if needed) and loads the three training sources, in a fixed order.
-pub fn load_all(cache: &Path) -> Result<Vec<RealLogo>, TruthError> {
-    load_sources(&RealSource::ALL, cache)
-}
-
 /// Fetches (if needed) and loads `sources`, in the order given.
 pub fn load_sources(sources: &[RealSource], cache: &Path) -> Result<Vec<RealLogo>, TruthError> {
     let mut all = Vec::new();
@@ -451,7 +448,7 @@ mod tests {
 
     #[test]
     fn source_names_round_trip_and_outside_sources_are_apart() {
-        for s in RealSource::ALL.into_iter().chain(RealSource::OUTSIDE) {
+        for s in RealSource::known() {
             assert_eq!(RealSource::from_name(s.name()), Some(s));
             assert!(
                 s.package()

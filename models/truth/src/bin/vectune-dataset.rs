@@ -135,11 +135,7 @@ fn parse_split(s: &str) -> Result<Split, String> {
 
 fn parse_source(s: &str) -> Result<sources::RealSource, String> {
     sources::RealSource::from_name(s).ok_or_else(|| {
-        let known: Vec<&str> = sources::RealSource::ALL
-            .iter()
-            .chain(&sources::RealSource::OUTSIDE)
-            .map(|s| s.name())
-            .collect();
+        let known: Vec<&str> = sources::RealSource::known().map(|s| s.name()).collect();
         format!("unknown source `{s}` (one of {})", known.join(", "))
     })
 }
