@@ -16,6 +16,8 @@ Writes to --out (default: RUN/eval-SPLIT): `metrics.json`, `calibration.png` (pr
 
 `--tta hflip` scores the model as exported with `export.py --tta hflip`: the mean of its predictions for
 the image and its mirror image (model.TTA_VIEWS); the choice is recorded in metrics.json.
+`--ensemble RUN` (repeatable) scores the mean of --run's and RUN's predictions, and `--weights float16` the
+weights as `export.py --weights float16` stores them; both are recorded in metrics.json too.
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ import torch
 
 import data
 import metrics
-from model import TTA_VIEWS, build_classifier, build_quality, with_tta
+from model import TTA_VIEWS, WEIGHT_FORMATS, build_classifier, build_quality, ensemble, with_tta, with_weights
 
 
 def clean(x):
@@ -53,15 +55,39 @@ def clean(x):
     return x
 
 
-def load_quality(run: pathlib.Path, tta: str = "none"):
-    """The run's best quality checkpoint, with test-time views `tta` (model.TTA_VIEWS): (model, checkpoint)."""
-    ck = torch.load(run / "quality.pt", map_location="cpu", weights_only=False)
+def load_run(run: pathlib.Path):
+    """The run's best quality checkpoint: (model, checkpoint)."""
+    ck = torch.load(pathlib.Path(run) / "quality.pt", map_location="cpu", weights_only=False)
     if ck.get("param_encoding_version") != data.ENCODING_VERSION:
         raise SystemExit(f"{run}: trained on parameter encoding {ck.get('param_encoding_version')}, "
                          f"this code encodes {data.ENCODING_VERSION}")
     m = build_quality(ck["config"])
     m.load_state_dict(ck["state_dict"])
-    return with_tta(m, tta).eval(), ck
+    return m.eval(), ck
+
+
+def load_quality(run: pathlib.Path, tta: str = "none", members=(), weights: str = "float32"):
+    """The run's best quality checkpoint, with test-time views `tta` (model.TTA_VIEWS), averaged with the runs
+    `members` (model.ensemble; their checkpoints are listed in the checkpoint's "ensemble"), stored as `weights`
+    (model.WEIGHT_FORMATS): (model, checkpoint)."""
+    m, ck = load_run(run)
+    if members:
+        if tta != "none":
+            raise SystemExit("--ensemble and --tta together are not supported")
+        others = [load_run(r) for r in members]
+        for r, (_, ock) in zip(members, others):
+            if ock.get("dataset") != ck.get("dataset") or ock.get("train_mean") != ck.get("train_mean"):
+                raise SystemExit(f"{r}: trained on {ock.get('dataset')!r}, {run} on {ck.get('dataset')!r}; "
+                                 "an ensemble's members must share their training set")
+        m = ensemble([m] + [o for o, _ in others])
+        ck = dict(ck, ensemble=[{"run": pathlib.Path(r).name, "epoch": c["epoch"]}
+                                for r, c in [(run, ck)] + [(r, o[1]) for r, o in zip(members, others)]])
+    return with_weights(with_tta(m, tta), weights).eval(), ck
+
+
+def ensemble_names(ck) -> list:
+    """The runs an exported or evaluated model averages (one name for a single run)."""
+    return [e["run"] for e in ck.get("ensemble", [])]
 
 
 def load_classifier(run: pathlib.Path):
@@ -130,7 +156,8 @@ def plot_curves(log: dict, path):
     plt.close(fig)
 
 
-def evaluate(run, data_dir, split, out=None, fp16_cache=False, cache_root=None, tta="none") -> dict:
+def evaluate(run, data_dir, split, out=None, fp16_cache=False, cache_root=None, tta="none", members=(),
+             weights="float32") -> dict:
     run = pathlib.Path(run)
     out = pathlib.Path(out) if out else run / f"eval-{split}"
     out.mkdir(parents=True, exist_ok=True)
@@ -139,12 +166,13 @@ def evaluate(run, data_dir, split, out=None, fp16_cache=False, cache_root=None, 
     if len(imgs) == 0:
         raise SystemExit(f"{data_dir}: no images in split {split!r}")
     images = data.image_cache(ds, cache_root) if fp16_cache else data.ExactImages(ds)
-    model, ck = load_quality(run, tta)
+    model, ck = load_quality(run, tta, members, weights)
     rows, pred = metrics.predict_quality(model, ds, images, imgs)
     true = ds.ssim[rows]
     ri = ds.row_image[rows]
     res = {"dataset": str(ds.root), "split": split, "run": str(run), "checkpoint_epoch": ck["epoch"],
            "preprocessing": "float16 cache" if fp16_cache else "float32 exact (core)", "tta": tta,
+           "ensemble": ensemble_names(ck), "weights": weights,
            "quality": {"model": metrics.regression_report(pred, true, ri),
                        "train_mean": metrics.regression_report(np.full_like(true, ck["train_mean"]), true, ri)}}
     res["quality"]["train_mean"]["value"] = ck["train_mean"]
@@ -196,11 +224,16 @@ def main(argv=None):
     p.add_argument("--fp16-cache", action="store_true", help="use the float16 training cache (faster, approximate)")
     p.add_argument("--tta", choices=TTA_VIEWS, default="none",
                    help="test-time views: the mean over the image and its mirror image (as export.py --tta)")
+    p.add_argument("--ensemble", action="append", default=[], metavar="RUN",
+                   help="another run whose predictions are averaged with --run's (repeatable; as export.py)")
+    p.add_argument("--weights", choices=WEIGHT_FORMATS, default="float32",
+                   help="float16: BatchNorm folded and weights rounded to float16, as export.py --weights float16")
     p.add_argument("--threads", type=int, default=0)
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    res = evaluate(args.run, args.data, args.split, args.out, args.fp16_cache, tta=args.tta)
+    res = evaluate(args.run, args.data, args.split, args.out, args.fp16_cache, tta=args.tta,
+                   members=args.ensemble, weights=args.weights)
     q = res["quality"]
     for k in ("model", "train_mean", "heuristic"):
         if q.get(k):

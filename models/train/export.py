@@ -17,6 +17,14 @@ Files (all fp32, opset 17, dynamic batch named "N"):
 (model.TTA_VIEWS): the encoder runs on both as one batch, its embedding holds both (D doubles), the head
 scores each half and averages; `--metrics` files must come from `evaluate.py` with the same `--tta`.
 
+`--ensemble RUN` (repeatable) exports the mean of --run's and RUN's predictions (model.ensemble): the
+encoder holds every member's encoder and emits their embeddings side by side, the head runs each member's
+head on its columns and averages. `--weights float16` folds each BatchNorm into its conv and rounds every
+weight to float16 (model.with_weights) before exporting; the ONNX files then store those weights as float16
+initializers, each cast to float32 once when the graph loads (`half_initializers`): half the bytes, the same
+float32 arithmetic, and TorchScript and ONNX hold the same values. `--metrics` files must come from
+`evaluate.py` with the same `--ensemble` and `--weights`.
+
 Verification with onnxruntime, on random inputs and (with --data) real preprocessed images and their
 labelled parameter sets: ONNX == PyTorch, combined == head(encoder), TorchScript == PyTorch, each
 within --tol (1e-5; the classifier's logits: 1e-5 of their largest magnitude), at batch sizes 1 and
@@ -40,8 +48,8 @@ import torch
 from torch import nn
 
 import data
-from evaluate import clean, load_classifier, load_quality
-from model import TTA_VIEWS
+from evaluate import clean, ensemble_names, load_classifier, load_quality
+from model import TTA_VIEWS, WEIGHT_FORMATS
 
 OPSET = 17
 MAX_ONNX_BYTES = 2 * 1024 * 1024
@@ -63,6 +71,35 @@ def export_onnx(module, args, path, input_names, output_names):
         opset_version=OPSET, do_constant_folding=True, dynamo=False,
     )
     onnx.checker.check_model(onnx.load(str(path)))
+
+
+def half_initializers(path, min_elements=64):
+    """Stores each float32 initializer of the ONNX file at `path` (with at least `min_elements` values) that
+    float16 represents exactly as a float16 initializer, cast back to float32 by a Cast node at the head of the
+    graph: the graph computes what it did, from half the bytes. Returns the number of initializers stored so."""
+    m = onnx.load(str(path))
+    g = m.graph
+    from onnx import TensorProto, helper, numpy_helper
+    keep, casts, n = [], [], 0
+    for init in g.initializer:
+        a = numpy_helper.to_array(init)
+        if init.data_type == TensorProto.FLOAT and a.size >= min_elements:
+            h = a.astype(np.float16)
+            if np.array_equal(h.astype(np.float32), a):
+                keep.append(numpy_helper.from_array(h, init.name + "_f16"))
+                casts.append(helper.make_node("Cast", [init.name + "_f16"], [init.name], to=TensorProto.FLOAT,
+                                              name=init.name + "_cast"))
+                n += 1
+                continue
+        keep.append(init)
+    del g.initializer[:]
+    g.initializer.extend(keep)
+    nodes = casts + list(g.node)
+    del g.node[:]
+    g.node.extend(nodes)
+    onnx.checker.check_model(m)
+    onnx.save(m, str(path))
+    return n
 
 
 def session(path):
@@ -113,6 +150,10 @@ def main(argv=None):
     p.add_argument("--tol", type=float, default=1e-5)
     p.add_argument("--tta", choices=TTA_VIEWS, default="none",
                    help="test-time views: the mean over the image and its mirror image, inside the graphs")
+    p.add_argument("--ensemble", action="append", default=[], metavar="RUN",
+                   help="another run whose predictions are averaged with --run's, inside the graphs (repeatable)")
+    p.add_argument("--weights", choices=WEIGHT_FORMATS, default="float32",
+                   help="float16: BatchNorm folded, weights rounded to float16 and stored so in the ONNX files")
     p.add_argument("--threads", type=int, default=0)
     args = p.parse_args(argv)
     if args.threads:
@@ -121,7 +162,7 @@ def main(argv=None):
     out = pathlib.Path(args.out) if args.out else run / "export"
     out.mkdir(parents=True, exist_ok=True)
 
-    quality, qck = load_quality(run, args.tta)
+    quality, qck = load_quality(run, args.tta, args.ensemble, args.weights)
     clf, cck = load_classifier(run)
     D = quality.encoder.out_dim
     S = data.INPUT_SIZE
@@ -140,6 +181,9 @@ def main(argv=None):
                 ["image", "stats"], ["embedding"])
     export_onnx(quality.head, (torch.randn(2, D, generator=g), ex_par), out / "quality_head.onnx",
                 ["embedding", "params"], ["ssim"])
+    if args.weights == "float16":
+        for f in ("quality_predictor.onnx", "quality_encoder.onnx", "quality_head.onnx"):
+            print(f"  {f}: {half_initializers(out / f)} initializers stored as float16")
     quality.eval()
     with torch.no_grad():
         torch.jit.trace(quality, (ex_img, ex_par, ex_size)).save(str(out / "quality_predictor.torchscript"))
@@ -209,7 +253,7 @@ def main(argv=None):
                     ok = False
                     checks.append({"check": f"{f} <= 2 MiB", "bytes": files[f]["bytes"], "pass": False})
 
-    manifest = build_manifest(files, qck, cck, D, args.metrics, args.tta)
+    manifest = build_manifest(files, qck, cck, D, args.metrics, args.tta, args.weights)
     report = {"run": str(run), "opset": OPSET, "torch": torch.__version__, "onnxruntime": ort.__version__,
               "tolerance": args.tol, "embedding_dim": D, "quality_epoch": qck["epoch"],
               "classifier_epoch": cck["epoch"] if cck else None, "files": files, "checks": checks, "all_pass": ok}
@@ -228,7 +272,7 @@ PREPROCESSING = {"size": data.INPUT_SIZE, "resize": "area", "letterbox": True, "
                  "std": [float(f"{v:.6g}") for v in data.IMAGENET_STD], "layout": "CHW"}
 
 
-def build_manifest(files, qck, cck, D, metrics_args, tta="none"):
+def build_manifest(files, qck, cck, D, metrics_args, tta="none", weights="float32"):
     """Entries in the schema of core/src/manifest.rs (schema_version 1)."""
     qmetrics, cmetrics = {}, {}
     for arg in metrics_args:
@@ -236,6 +280,9 @@ def build_manifest(files, qck, cck, D, metrics_args, tta="none"):
         m = json.loads(pathlib.Path(path).read_text())
         if m.get("tta", "none") != tta:
             raise SystemExit(f"{path}: scored with tta {m.get('tta', 'none')!r}, this export has {tta!r}")
+        if m.get("ensemble", []) != ensemble_names(qck) or m.get("weights", "float32") != weights:
+            raise SystemExit(f"{path}: scored with ensemble {m.get('ensemble', [])} and {m.get('weights', 'float32')} "
+                             f"weights, this export has {ensemble_names(qck)} and {weights}")
         sp = prefix or m.get("split", "eval")
         r = m["quality"]["model"]
         qmetrics.update({f"{sp}_mae": r["mae"], f"{sp}_r2": r["r2"],
@@ -251,7 +298,8 @@ def build_manifest(files, qck, cck, D, metrics_args, tta="none"):
     emb = {"name": "embedding", "shape": ["N", D]}
     ssim = {"name": "ssim", "shape": ["N", 1]}
     training = {"dataset": qck.get("dataset"), "epoch": qck["epoch"], "train_mean": qck["train_mean"],
-                "test_time_views": tta,
+                "test_time_views": tta, "weights": weights,
+                **({"ensemble": qck["ensemble"]} if qck.get("ensemble") else {}),
                 "stats_input": "stats = vectune_core::preprocess::image_stats: [log2(width)/10, "
                                "log2(height)/10] ++ Features::vector (" + ", ".join(data.FEATURE_NAMES) + ")"}
 

@@ -273,6 +273,77 @@ def with_tta(model: QualityPredictor, tta: str) -> QualityPredictor:
     return model
 
 
+class EnsembleEncoder(nn.Module):
+    """Several runs' encoders on the same inputs: embedding [N, D1 + D2 + ...] (theirs, side by side)."""
+
+    def __init__(self, encoders):
+        super().__init__()
+        self.members = nn.ModuleList(encoders)
+        # the first member's statistics (export.py draws plausible example inputs from them)
+        self.stats_mean = encoders[0].stats_mean
+        self.stats_inv_std = encoders[0].stats_inv_std
+        self.dims = [e.out_dim for e in encoders]
+        self.out_dim = sum(self.dims)
+
+    def forward(self, image: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
+        return torch.cat([e(image, stats) for e in self.members], dim=1)
+
+
+class EnsembleHead(nn.Module):
+    """Each member's head on its columns of an `EnsembleEncoder` embedding; the mean of their predictions."""
+
+    def __init__(self, heads, dims):
+        super().__init__()
+        self.members = nn.ModuleList(heads)
+        self.bounds = [(sum(dims[:i]), sum(dims[:i + 1])) for i in range(len(dims))]
+
+    def forward(self, embedding: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        # constant column slices (the batch stays symbolic)
+        preds = [h(embedding[:, a:b], params) for h, (a, b) in zip(self.members, self.bounds)]
+        return torch.stack(preds, dim=0).mean(dim=0)
+
+
+def ensemble(models: list) -> QualityPredictor:
+    """The mean of several quality models' predictions, in the same encoder/head split (the exports stay split).
+    One model is returned as it is."""
+    if len(models) == 1:
+        return models[0]
+    out = models[0]
+    enc = EnsembleEncoder([m.encoder for m in models])
+    out.head = EnsembleHead([m.head for m in models], enc.dims)
+    out.encoder = enc
+    return out
+
+
+#: How the weights are stored (evaluate.py/export.py `--weights`). "float16": every conv's BatchNorm folded into
+#: it, then every parameter rounded to float16, so that the ONNX files can store them in half the bytes
+#: (export.half_initializers) while every format computes in float32 with the same, exactly representable values.
+WEIGHT_FORMATS = ("float32", "float16")
+
+
+def fold_batchnorm(model: nn.Module) -> nn.Module:
+    """Folds each eval-mode BatchNorm2d into the Conv2d just before it, in every nn.Sequential (in place)."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+    for seq in [m for m in model.modules() if isinstance(m, nn.Sequential)]:
+        for i in range(len(seq) - 1):
+            if isinstance(seq[i], nn.Conv2d) and isinstance(seq[i + 1], nn.BatchNorm2d):
+                seq[i] = fuse_conv_bn_eval(seq[i].eval(), seq[i + 1].eval())
+                seq[i + 1] = nn.Identity()
+    return model
+
+
+def with_weights(model: nn.Module, weights: str) -> nn.Module:
+    """`model` (in eval mode) with its weights stored as `weights` (WEIGHT_FORMATS)."""
+    if weights not in WEIGHT_FORMATS:
+        raise ValueError(f"unknown weights {weights!r}; one of {WEIGHT_FORMATS}")
+    if weights == "float16":
+        fold_batchnorm(model.eval())
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(p.half().float())
+    return model
+
+
 class LogoClassifier(nn.Module):
     """image [N, 3, 224, 224] -> logits [N, 4] over LOGO_CLASSES."""
 

@@ -32,7 +32,18 @@ def read_log(run: pathlib.Path) -> dict:
         raise SystemExit(f"{path}: cannot read the run's training log ({e})")
 
 
-def training_summary(stats: dict, run: pathlib.Path, classifier_run: pathlib.Path, built_by: str | None = None) -> dict:
+def quality_summary(run: pathlib.Path) -> dict:
+    """One run's quality training, from its log.json."""
+    q = read_log(run).get("quality")
+    if not q or "best_epoch" not in q:
+        raise SystemExit(f"{run}/log.json: no finished quality model")
+    return {"run": run.name, "best_epoch": q["best_epoch"], "epochs": len(q["epochs"]),
+            "training_seconds": round(sum(e["train_seconds"] + e.get("val_seconds", 0.0) for e in q["epochs"]), 1),
+            "train_images": q["train_images"]}
+
+
+def training_summary(stats: dict, run: pathlib.Path, classifier_run: pathlib.Path, built_by: str | None = None,
+                     members=()) -> dict:
     """The manifest's `training.data`: dataset counts, and what each model was trained on, from logs."""
     log = read_log(run)
     q = log.get("quality")
@@ -59,7 +70,9 @@ def training_summary(stats: dict, run: pathlib.Path, classifier_run: pathlib.Pat
                                       "synthetic_only": True},
             "classifier_best_epoch": c["best_epoch"], "classifier_epochs": len(c["epochs"]),
             "classifier_training_seconds": round(sum(e["train_seconds"] for e in c["epochs"]), 1),
-            "threads": log.get("threads"), "torch": log.get("torch")}
+            "threads": log.get("threads"), "torch": log.get("torch"),
+            # an ensemble (export.py --ensemble): every member's training; the figures above are --run's
+            **({"quality_ensemble": [quality_summary(r) for r in [run, *members]]} if members else {})}
 
 
 def main(argv=None) -> int:
@@ -70,6 +83,8 @@ def main(argv=None) -> int:
     p.add_argument("--dataset-built-by", default=None,
                    help="how the training set was built, for the manifest (default: `vectune-dataset build --out DIR`)")
     p.add_argument("--run", required=True, help="the run directory whose log.json trained the quality model")
+    p.add_argument("--ensemble-run", action="append", default=[], metavar="RUN",
+                   help="the other runs of an ensemble (export.py --ensemble), whose training is summarised too")
     p.add_argument("--classifier-run", default=None, help="the run that trained the classifier (default: --run)")
     p.add_argument("--out", required=True, help="the model directory to write (models/)")
     args = p.parse_args(argv)
@@ -78,9 +93,15 @@ def main(argv=None) -> int:
     out = pathlib.Path(args.out)
     manifest = json.loads((export / "manifest.json").read_text())
     run = pathlib.Path(args.run)
+    ens = next((e["training"]["ensemble"] for e in manifest["models"] if (e.get("training") or {}).get("ensemble")),
+               None)
+    exported = [m["run"] for m in ens] if ens else [run.name]
+    named = [run.name] + [pathlib.Path(r).name for r in args.ensemble_run]
+    if exported != named:
+        raise SystemExit(f"{export}: the export averages runs {exported}, --run/--ensemble-run name {named}")
     summary = training_summary(json.loads(pathlib.Path(args.dataset_summary).read_text()), run,
                                pathlib.Path(args.classifier_run) if args.classifier_run else run,
-                               args.dataset_built_by)
+                               args.dataset_built_by, [pathlib.Path(r) for r in args.ensemble_run])
     for e in manifest["models"]:
         src = export / e["file"]
         shutil.copyfile(src, out / e["file"])

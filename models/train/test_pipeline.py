@@ -337,6 +337,76 @@ def test_tta_hflip_is_the_mean_of_the_image_and_its_mirror_split_or_not():
         with_tta(build_quality({"head": "pooled"}), "vflip")
 
 
+def test_ensemble_is_the_mean_of_its_members_split_or_not():
+    """`ensemble([a, b])` (export.py/evaluate.py --ensemble): the prediction is the mean of the members'; the
+    encoder's embedding holds theirs side by side, and the head on it equals the combined model."""
+    import copy
+
+    import torch
+
+    from model import build_quality, ensemble
+
+    cfg = {"head": "spatial", "map_channels": 4, "map_layer": -3, "param_bins": 4}
+    members = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        m = build_quality(cfg).eval()
+        with torch.no_grad():
+            for prm in m.head.parameters():
+                prm.add_(0.1 * torch.randn_like(prm))
+        members.append(m)
+    a, b = (copy.deepcopy(m) for m in members)
+    ens = ensemble(members).eval()
+    img, stats, params = torch.randn(3, 3, 224, 224), torch.randn(3, 11), torch.rand(3, 8)
+    with torch.no_grad():
+        want = (a(img, params, stats) + b(img, params, stats)) / 2
+        got = ens(img, params, stats)
+        emb = ens.encoder(img, stats)
+        assert emb.shape == (3, 2 * a.encoder.out_dim)
+        assert torch.allclose(emb[:, a.encoder.out_dim:], b.encoder(img, stats), atol=1e-6)
+        assert torch.allclose(got, want, atol=1e-6)
+        assert torch.allclose(ens.head(emb, params), got, atol=1e-6)
+        assert (got - a(img, params, stats)).abs().max() > 1e-5  # the second member counts
+    assert ensemble([a]) is a
+
+
+def test_float16_weights_fold_batchnorm_and_are_exact_in_half_precision(tmp_path):
+    """with_weights(model, "float16") folds every BatchNorm into its conv and rounds the weights to float16
+    (the function barely moves); export.half_initializers then stores them as float16 in the ONNX file, which
+    computes exactly what the float32 file did, from fewer bytes."""
+    import torch
+    from torch import nn
+
+    import export
+    from model import build_quality, with_weights
+
+    torch.manual_seed(0)
+    m = build_quality({"head": "spatial", "map_channels": 4, "map_layer": -3, "param_bins": 4}).eval()
+    with torch.no_grad():  # BatchNorm statistics a trained model would have
+        for bn in [x for x in m.modules() if isinstance(x, nn.BatchNorm2d)]:
+            bn.running_mean.uniform_(-0.5, 0.5)
+            bn.running_var.uniform_(0.5, 2.0)
+    img, stats, params = torch.randn(2, 3, 224, 224), torch.randn(2, 11), torch.rand(2, 8)
+    with torch.no_grad():
+        before = m(img, params, stats)
+        with_weights(m, "float16")
+        after = m(img, params, stats)
+    assert not any(isinstance(x, nn.BatchNorm2d) for x in m.modules())
+    assert (after - before).abs().max() < 1e-2
+    for p in m.parameters():
+        assert torch.equal(p.half().float(), p)
+    path = tmp_path / "q.onnx"
+    export.export_onnx(m, (img, params, stats), path, ["image", "params", "stats"], ["ssim"])
+    full = path.stat().st_size
+    want = export.session(path).run(None, {"image": img.numpy(), "params": params.numpy(), "stats": stats.numpy()})[0]
+    assert export.half_initializers(path) > 0
+    assert path.stat().st_size < 0.7 * full
+    got = export.session(path).run(None, {"image": img.numpy(), "params": params.numpy(), "stats": stats.numpy()})[0]
+    assert np.array_equal(got, want)
+    with pytest.raises(ValueError, match="weights"):
+        with_weights(m, "int8")
+
+
 def test_dihedral_views_move_images_and_stats_together():
     """train.py --augment dihedral: every image becomes one of its 8 flips/rotations; a transposed one also
     swaps width and height in its statistics (both size columns and both feature columns)."""
@@ -477,3 +547,19 @@ def test_ema_training_and_tta_export(tmp_path):
     with pytest.raises(SystemExit, match="tta"):
         export.main(["--run", str(run), "--out", str(tmp_path / "export2"), "--tta", "hflip",
                      "--metrics", str(tmp_path / "eval-plain" / "metrics.json")])
+
+    # an ensemble of the two runs, its weights in float16: scored, exported, published
+    res = evaluate.evaluate(runs["plain"], ds_dir, "val", tmp_path / "eval-ens", members=[run], weights="float16")
+    assert res["ensemble"] == ["plain", "ema"] and res["weights"] == "float16"
+    out = tmp_path / "export-ens"
+    assert export.main(["--run", str(runs["plain"]), "--ensemble", str(run), "--weights", "float16", "--out", str(out),
+                        "--data", str(ds_dir), "--metrics", str(tmp_path / "eval-ens" / "metrics.json")]) == 0
+    rep = json.loads((out / "export.json").read_text())
+    assert rep["all_pass"] and rep["embedding_dim"] == 2 * plain_dim
+    man = json.loads((out / "manifest.json").read_text())
+    pred = next(m for m in man["models"] if m["name"] == "quality_predictor")
+    assert [e["run"] for e in pred["training"]["ensemble"]] == ["plain", "ema"]
+    assert pred["training"]["weights"] == "float16"
+    with pytest.raises(SystemExit, match="ensemble"):  # metrics of one member are not the ensemble's
+        export.main(["--run", str(runs["plain"]), "--ensemble", str(run), "--weights", "float16",
+                     "--out", str(tmp_path / "export3"), "--metrics", str(tmp_path / "eval-plain" / "metrics.json")])
