@@ -186,12 +186,20 @@ class QualityHead(nn.Module):
         return torch.cat([params, ple.flatten(1)], dim=1)
 
     def forward(self, embedding: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        return self.forward_at(embedding, params, 0)
+
+    def forward_at(self, embedding: torch.Tensor, params: torch.Tensor, offset: int) -> torch.Tensor:
+        """The head on the columns `offset..offset + D` of `embedding` (an ensemble's member reads its own part
+        of the embedding directly: one copy of its map, not two)."""
         params = self.encode_params(params)
+        width = self.embed_dim + self.map_channels * self.map_size * self.map_size
         if self.film is None:
-            return torch.sigmoid(self.net(torch.cat([embedding, params], dim=1)))
-        emb = embedding[:, :self.embed_dim]
+            own = embedding if offset == 0 and embedding.shape[1] == width else embedding[:, offset:offset + width]
+            return torch.sigmoid(self.net(torch.cat([own, params], dim=1)))
+        emb = embedding[:, offset:offset + self.embed_dim]
         # reshape with -1 (a constant shape in the graph, not one computed from N)
-        m = embedding[:, self.embed_dim:].reshape(-1, self.map_channels, self.map_size, self.map_size)
+        m = embedding[:, offset + self.embed_dim:offset + width].reshape(-1, self.map_channels, self.map_size,
+                                                                          self.map_size)
         film_in = torch.cat([emb, params], dim=1) if self.film_embedding else params
         gamma, beta = self.film(film_in).chunk(2, dim=1)
         h = torch.relu(m * (1 + gamma[:, :, None, None]) + beta[:, :, None, None])
@@ -298,8 +306,8 @@ class EnsembleHead(nn.Module):
         self.bounds = [(sum(dims[:i]), sum(dims[:i + 1])) for i in range(len(dims))]
 
     def forward(self, embedding: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
-        # constant column slices (the batch stays symbolic)
-        preds = [h(embedding[:, a:b], params) for h, (a, b) in zip(self.members, self.bounds)]
+        # each member reads its constant columns itself (the batch stays symbolic)
+        preds = [h.forward_at(embedding, params, a) for h, (a, _) in zip(self.members, self.bounds)]
         return torch.stack(preds, dim=0).mean(dim=0)
 
 
