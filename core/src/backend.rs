@@ -139,6 +139,102 @@ pub fn stats_prefix(stats: &[f32], k: usize) -> Vec<f32> {
         .collect()
 }
 
+/// One named graph input: `(name, shape, data)`, what a backend's runner takes.
+pub type Feed<'a> = (&'a str, Vec<usize>, &'a [f32]);
+
+/// Runs a head graph (`run` takes its named inputs) on `embedding` (`rows_e x d` values) and
+/// `[rows, 8]` `params`.
+fn run_head_graph(
+    run: &mut impl FnMut(&[Feed<'_>]) -> Result<Vec<f32>, BackendError>,
+    embedding: &[f32],
+    d: usize,
+    params: &[f32],
+) -> Result<Vec<f32>, BackendError> {
+    run(&[
+        ("embedding", alloc::vec![embedding.len() / d, d], embedding),
+        (
+            "params",
+            alloc::vec![params.len() / PARAM_COUNT, PARAM_COUNT],
+            params,
+        ),
+    ])
+}
+
+/// Runs a split-form head on `[N, d]` `embeddings` and `[N, 8]` `params` through `run` (the
+/// graph's named inputs). A head that takes one embedding row for all its parameter sets
+/// (`shares`: [`crate::manifest::ModelEntry::shares_embedding`]) runs once per run of equal
+/// consecutive rows (one image's parameter sets, as the core lays them out); any other head runs
+/// once on all rows.
+pub fn run_head(
+    embeddings: &[f32],
+    params: &[f32],
+    d: usize,
+    shares: bool,
+    mut run: impl FnMut(&[Feed<'_>]) -> Result<Vec<f32>, BackendError>,
+) -> Result<Vec<f32>, BackendError> {
+    let d = d.max(1);
+    let n = params.len() / PARAM_COUNT;
+    if n == 0 || params.len() != n * PARAM_COUNT || embeddings.len() != n * d {
+        return Err(BackendError::Shape(alloc::format!(
+            "head needs [N, {d}] embeddings and [N, 8] parameters, got {} and {} values",
+            embeddings.len(),
+            params.len()
+        )));
+    }
+    if !shares {
+        return run_head_graph(&mut run, embeddings, d, params);
+    }
+    let row = |i: usize| &embeddings[i * d..(i + 1) * d];
+    let mut out = Vec::with_capacity(n);
+    let mut start = 0;
+    while start < n {
+        let mut end = start + 1;
+        while end < n && row(end) == row(start) {
+            end += 1;
+        }
+        out.extend(run_head_graph(
+            &mut run,
+            row(start),
+            d,
+            &params[start * PARAM_COUNT..end * PARAM_COUNT],
+        )?);
+        start = end;
+    }
+    Ok(out)
+}
+
+/// [`Backend::predict_head_one`] through the same `run` as [`run_head`]: one image's `[d]`
+/// embedding once (`shares`) or repeated per parameter set, with `[N, 8]` `params`.
+pub fn run_head_one(
+    embedding: &[f32],
+    params: &[f32],
+    d: usize,
+    shares: bool,
+    mut run: impl FnMut(&[Feed<'_>]) -> Result<Vec<f32>, BackendError>,
+) -> Result<Vec<f32>, BackendError> {
+    let n = head_one_rows(embedding, params, d)?;
+    let d = d.max(1);
+    if shares {
+        run_head_graph(&mut run, embedding, d, params)
+    } else {
+        run_head_graph(&mut run, &embedding.repeat(n), d, params)
+    }
+}
+
+/// Checks one image's `[d]` embedding and `[N, 8]` parameters for
+/// [`Backend::predict_head_one`]; returns N.
+pub fn head_one_rows(embedding: &[f32], params: &[f32], d: usize) -> Result<usize, BackendError> {
+    let n = params.len() / PARAM_COUNT;
+    if n == 0 || params.len() != n * PARAM_COUNT || embedding.len() != d.max(1) {
+        return Err(BackendError::Shape(alloc::format!(
+            "head needs one [{d}] embedding and [N, 8] parameters, got {} and {} values",
+            embedding.len(),
+            params.len()
+        )));
+    }
+    Ok(n)
+}
+
 /// Number of whole images in a flat image tensor, or a shape error.
 pub fn image_count(images: &[f32]) -> Result<usize, BackendError> {
     if images.is_empty() || !images.len().is_multiple_of(TENSOR_LEN) {
@@ -178,6 +274,18 @@ pub trait Backend: Send + Sync {
     /// The split form's head: one SSIM per row of `embeddings` (`[N, D]`) and `params` (`[N, 8]`).
     fn predict_head(&self, embeddings: &[f32], params: &[f32]) -> Result<Vec<f32>, BackendError>;
 
+    /// The split form's head for one image: its embedding (`[D]`, given once) with each row of
+    /// `params` (`[N, 8]`). The default repeats the row for [`Backend::predict_head`]; a backend
+    /// whose head takes the embedding once ([`crate::manifest::ModelEntry::shares_embedding`])
+    /// passes it so, without the `N x D` copy.
+    fn predict_head_one(
+        &self,
+        embedding: &[f32],
+        params: &[f32],
+    ) -> Result<Vec<f32>, BackendError> {
+        self.predict_head(&embedding.repeat(params.len() / PARAM_COUNT), params)
+    }
+
     /// The classifier: `[N, classes]` logits, row-major, in [`crate::manifest::LOGO_CLASSES`] order.
     fn classify(&self, images: &[f32]) -> Result<Vec<f32>, BackendError>;
 
@@ -197,6 +305,58 @@ pub fn softmax(logits: &[f32]) -> Vec<f32> {
 mod tests {
     use super::*;
     use alloc::vec;
+
+    /// A fake head: the sum of its embedding row plus the first parameter, per parameter set;
+    /// records each call's (embedding rows, parameter rows).
+    fn fake_run<'a>(
+        calls: &'a mut Vec<(usize, usize)>,
+        d: usize,
+    ) -> impl FnMut(&[Feed<'_>]) -> Result<Vec<f32>, BackendError> + 'a {
+        move |feeds| {
+            let (e, p) = (feeds[0].2, feeds[1].2);
+            assert_eq!(feeds[0].1, [e.len() / d, d]);
+            let (erows, rows) = (feeds[0].1[0], feeds[1].1[0]);
+            calls.push((erows, rows));
+            Ok((0..rows)
+                .map(|r| {
+                    let row = if erows == 1 { 0 } else { r };
+                    e[row * d..(row + 1) * d].iter().sum::<f32>() + p[r * PARAM_COUNT]
+                })
+                .collect())
+        }
+    }
+
+    #[test]
+    fn a_shared_embedding_head_runs_once_per_image() {
+        let d = 2;
+        // two images' rows: image A (1, 1) x 3 parameter sets, then image B (5, 0) x 2
+        let emb = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 5.0, 0.0, 5.0, 0.0];
+        let params: Vec<f32> = (0..5)
+            .flat_map(|i| core::iter::once(i as f32 * 10.0).chain([0.0; 7]))
+            .collect();
+        let want = vec![2.0, 12.0, 22.0, 35.0, 45.0];
+        let mut calls = vec![];
+        assert_eq!(
+            run_head(&emb, &params, d, true, fake_run(&mut calls, d)).unwrap(),
+            want
+        );
+        assert_eq!(calls, [(1, 3), (1, 2)]);
+        let mut calls = vec![];
+        assert_eq!(
+            run_head(&emb, &params, d, false, fake_run(&mut calls, d)).unwrap(),
+            want
+        );
+        assert_eq!(calls, [(5, 5)]);
+        let mut calls = vec![];
+        assert!(matches!(
+            run_head(&emb[..9], &params, d, true, fake_run(&mut calls, d)),
+            Err(BackendError::Shape(_))
+        ));
+        assert!(calls.is_empty());
+        assert_eq!(head_one_rows(&[1.0, 1.0], &params, d).unwrap(), 5);
+        assert!(head_one_rows(&[1.0], &params, d).is_err());
+        assert!(head_one_rows(&[1.0, 1.0], &params[..7], d).is_err());
+    }
 
     #[test]
     fn batch_shapes_are_checked() {

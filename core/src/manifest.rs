@@ -521,6 +521,16 @@ impl ModelEntry {
             .map_or(0, |d| d as usize)
     }
 
+    /// Whether this is a quality head that takes one image's embedding once for all its parameter
+    /// sets: its `embedding` input is `[1, D]` and `params` `[N, 8]` (the head broadcasts the row;
+    /// since the shipped ensemble, stop 15). Older heads take `[N, D]`, one row per parameter set.
+    pub fn shares_embedding(&self) -> bool {
+        self.task == Task::QualityHead
+            && self
+                .input("embedding")
+                .is_some_and(|t| t.shape.first() == Some(&Dim::Fixed(1)))
+    }
+
     /// The input called `name`.
     pub fn input(&self, name: &str) -> Option<&TensorSpec> {
         self.inputs.iter().find(|t| t.name == name)
@@ -603,7 +613,10 @@ impl ModelEntry {
         }
         let mut batch: Option<&str> = None;
         for t in self.inputs.iter().chain(&self.outputs) {
+            let shared = self.task == Task::QualityHead && t.name == "embedding";
             match t.shape.first() {
+                // a head's embedding taken once for all parameter sets (`shares_embedding`)
+                Some(Dim::Fixed(1)) if shared => {}
                 Some(Dim::Dynamic(sym)) => match batch {
                     Some(b) if b != sym => {
                         return Err(self.shape_err(alloc::format!(
@@ -855,6 +868,41 @@ mod tests {
             reject(r#""format":"json""#, r#""format":"onnx""#),
             ManifestError::Shape { .. }
         ));
+    }
+
+    #[test]
+    fn a_head_may_take_one_shared_embedding_row() {
+        let head = |m: &Manifest| m.model("quality_head").unwrap().shares_embedding();
+        assert!(!head(&Manifest::from_json(&full()).unwrap()));
+        let shared = full().replacen(
+            r#"{"name":"embedding","shape":["N",64]},{"name":"params""#,
+            r#"{"name":"embedding","shape":[1,64]},{"name":"params""#,
+            1,
+        );
+        let m = Manifest::from_json(&shared).unwrap();
+        assert!(head(&m));
+        assert!(!m.model("quality_encoder").unwrap().shares_embedding());
+        // only one row, only the head's embedding, and the width must still match the encoder's
+        for (from, to) in [
+            (
+                r#"[{"name":"embedding","shape":[1,64]}"#,
+                r#"[{"name":"embedding","shape":[2,64]}"#,
+            ),
+            (r#"[1,64]},{"name":"params""#, r#"[1,32]},{"name":"params""#),
+            (
+                r#"{"name":"params","shape":["N",8]}],"outputs":[{"name":"ssim""#,
+                r#"{"name":"params","shape":[1,8]}],"outputs":[{"name":"ssim""#,
+            ),
+        ] {
+            assert!(shared.contains(from), "{from}");
+            assert!(
+                matches!(
+                    Manifest::from_json(&shared.replacen(from, to, 1)),
+                    Err(ManifestError::Shape { .. })
+                ),
+                "{to}"
+            );
+        }
     }
 
     #[test]

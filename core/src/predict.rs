@@ -254,7 +254,7 @@ pub fn predict_from_embedding(
         return Vec::new();
     }
     let values = backend
-        .predict_head(&embedding.repeat(params.len()), &params_tensor(params))
+        .predict_head_one(embedding, &params_tensor(params))
         .map_err(|e| e.to_string())
         .and_then(|v| ssim_values(v, params.len()));
     model_predictions(f, params, values)
@@ -296,9 +296,9 @@ pub fn quality_for_params(
 ) -> Result<Vec<f32>, BackendError> {
     match path {
         QualityPath::Split => {
-            // One image: its embedding row repeats once per parameter set (the head checks the width).
+            // One image: its embedding once, for every parameter set (the head checks the width).
             let embedding = backend.encode_images(tensor, stats)?;
-            backend.predict_head(&embedding.repeat(params.len()), &params_tensor(params))
+            backend.predict_head_one(&embedding, &params_tensor(params))
         }
         QualityPath::Combined => {
             let mut out = Vec::with_capacity(params.len());

@@ -7,7 +7,8 @@ Files (all fp32, opset 17, dynamic batch named "N"):
 
 * `quality_predictor.onnx`  image [N,3,224,224], params [N,8], stats [N,11] -> ssim [N,1]
 * `quality_encoder.onnx`    image, stats -> embedding [N,D]
-* `quality_head.onnx`       embedding [N,D], params [N,8] -> ssim [N,1]
+* `quality_head.onnx`       embedding [1,D] (one image, for all its parameter sets; [N,D] with --tta), params [N,8]
+                            -> ssim [N,1]
 * `logo_classifier.onnx`    image -> logits [N,4]
 * `quality_predictor.torchscript`, `logo_classifier.torchscript` (traced; for libtorch / tch)
 * `export.json`: sha256, bytes, shapes, the parity checks; `manifest.json`: the entries in the
@@ -64,10 +65,11 @@ class EncoderOnly(nn.Module):
         return self.enc(image, stats)
 
 
-def export_onnx(module, args, path, input_names, output_names):
+def export_onnx(module, args, path, input_names, output_names, fixed=()):
+    """`fixed`: inputs whose first dimension is not the dynamic batch (the shared head's embedding, [1, D])."""
     torch.onnx.export(
         module, args, str(path), input_names=input_names, output_names=output_names,
-        dynamic_axes={n: {0: "N"} for n in input_names + output_names},
+        dynamic_axes={n: {0: "N"} for n in input_names + output_names if n not in fixed},
         opset_version=OPSET, do_constant_folding=True, dynamo=False,
     )
     onnx.checker.check_model(onnx.load(str(path)))
@@ -179,8 +181,10 @@ def main(argv=None):
     # put it in eval mode first, and re-assert eval mode on everything after exporting
     export_onnx(EncoderOnly(quality.encoder).eval(), (ex_img, ex_size), out / "quality_encoder.onnx",
                 ["image", "stats"], ["embedding"])
-    export_onnx(quality.head, (torch.randn(2, D, generator=g), ex_par), out / "quality_head.onnx",
-                ["embedding", "params"], ["ssim"])
+    # a head that shares one embedding row over its parameter sets takes it as [1, D] (the manifest says so)
+    shared = quality.head.shares_embedding
+    export_onnx(quality.head, (torch.randn(1 if shared else 2, D, generator=g), ex_par), out / "quality_head.onnx",
+                ["embedding", "params"], ["ssim"], fixed=("embedding",) if shared else ())
     if args.weights == "float16":
         for f in ("quality_predictor.onnx", "quality_encoder.onnx", "quality_head.onnx"):
             print(f"  {f}: {half_initializers(out / f)} initializers stored as float16")
@@ -230,7 +234,17 @@ def main(argv=None):
             ref_emb = quality.encoder(ti, ts).numpy()
             combined = sq.run(["ssim"], {"image": img, "params": par, "stats": size})[0]
             emb = se.run(["embedding"], {"image": img, "stats": size})[0]
-            split = sh.run(["ssim"], {"embedding": emb, "params": par})[0]
+            if shared:  # one embedding row per run of the head
+                split = np.concatenate([sh.run(["ssim"], {"embedding": emb[r:r + 1], "params": par[r:r + 1]})[0]
+                                        for r in range(len(par))])
+                # one image's embedding for all the parameter sets at once == the combined model on each
+                one = sh.run(["ssim"], {"embedding": emb[:1], "params": par})[0]
+                n = len(par)
+                check(f"{cname}: quality_head.onnx, one embedding for {n} parameter sets == quality_predictor.onnx",
+                      one, sq.run(["ssim"], {"image": np.repeat(img[:1], n, 0), "params": par,
+                                             "stats": np.repeat(size[:1], n, 0)})[0])
+            else:
+                split = sh.run(["ssim"], {"embedding": emb, "params": par})[0]
             check(f"{cname}: quality_predictor.onnx == torch", combined, ref)
             check(f"{cname}: quality_encoder.onnx == torch", emb, ref_emb)
             check(f"{cname}: head(encoder) onnx == quality_predictor.onnx", split, combined)
@@ -253,7 +267,7 @@ def main(argv=None):
                     ok = False
                     checks.append({"check": f"{f} <= 2 MiB", "bytes": files[f]["bytes"], "pass": False})
 
-    manifest = build_manifest(files, qck, cck, D, args.metrics, args.tta, args.weights)
+    manifest = build_manifest(files, qck, cck, D, args.metrics, args.tta, args.weights, shared)
     report = {"run": str(run), "opset": OPSET, "torch": torch.__version__, "onnxruntime": ort.__version__,
               "tolerance": args.tol, "embedding_dim": D, "quality_epoch": qck["epoch"],
               "classifier_epoch": cck["epoch"] if cck else None, "files": files, "checks": checks, "all_pass": ok}
@@ -272,7 +286,7 @@ PREPROCESSING = {"size": data.INPUT_SIZE, "resize": "area", "letterbox": True, "
                  "std": [float(f"{v:.6g}") for v in data.IMAGENET_STD], "layout": "CHW"}
 
 
-def build_manifest(files, qck, cck, D, metrics_args, tta="none", weights="float32"):
+def build_manifest(files, qck, cck, D, metrics_args, tta="none", weights="float32", shared=False):
     """Entries in the schema of core/src/manifest.rs (schema_version 1)."""
     qmetrics, cmetrics = {}, {}
     for arg in metrics_args:
@@ -296,6 +310,8 @@ def build_manifest(files, qck, cck, D, metrics_args, tta="none", weights="float3
     par = {"name": "params", "shape": ["N", data.PARAM_COUNT]}
     size = {"name": "stats", "shape": ["N", data.IMAGE_STATS]}
     emb = {"name": "embedding", "shape": ["N", D]}
+    # the head takes one image's embedding once for all its parameter sets (ModelEntry::shares_embedding)
+    head_emb = {"name": "embedding", "shape": [1 if shared else "N", D]}
     ssim = {"name": "ssim", "shape": ["N", 1]}
     training = {"dataset": qck.get("dataset"), "epoch": qck["epoch"], "train_mean": qck["train_mean"],
                 "test_time_views": tta, "weights": weights,
@@ -320,7 +336,7 @@ def build_manifest(files, qck, cck, D, metrics_args, tta="none", weights="float3
         entry("quality_predictor", "quality", "onnx", [img, par, size], [ssim], params=True,
               metrics=qmetrics, training=training),
         entry("quality_encoder", "quality_encoder", "onnx", [img, size], [emb]),
-        entry("quality_head", "quality_head", "onnx", [emb, par], [ssim], params=True, image=False),
+        entry("quality_head", "quality_head", "onnx", [head_emb, par], [ssim], params=True, image=False),
         entry("logo_classifier", "classifier", "onnx", [img], [{"name": "logits", "shape": ["N", 4]}],
               labels=data.LOGO_CLASSES, metrics=cmetrics),
         entry("quality_predictor", "quality", "torchscript", [img, par, size], [ssim], params=True,

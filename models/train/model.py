@@ -143,7 +143,11 @@ class QualityEncoder(nn.Module):
 
 
 class QualityHead(nn.Module):
-    """embedding [N, D], params [N, 8] -> ssim [N, 1] (sigmoid).
+    #: export.py exports the head with `embedding` [1, D]: one image's embedding for all its parameter sets
+    #: (vectune_core::manifest::ModelEntry::shares_embedding), not one copy per set
+    shares_embedding = True
+
+    """embedding [N, D] (or [1, D]: one image's, for all its parameter sets), params [N, 8] -> ssim [N, 1] (sigmoid).
 
     With `map_channels`, the embedding's tail is the encoder's flattened map: the parameters set a
     per-channel scale (1 + gamma, gamma starting at 0) and shift, then ReLU and global pooling."""
@@ -190,13 +194,14 @@ class QualityHead(nn.Module):
 
     def forward_at(self, embedding: torch.Tensor, params: torch.Tensor, offset: int) -> torch.Tensor:
         """The head on the columns `offset..offset + D` of `embedding` (an ensemble's member reads its own part
-        of the embedding directly: one copy of its map, not two)."""
+        of the embedding directly: one copy of its map, not two). `embedding` has one row per parameter set, or
+        one row for all of them (broadcast: one image's parameter sets, as the exported head takes it)."""
         params = self.encode_params(params)
         width = self.embed_dim + self.map_channels * self.map_size * self.map_size
         if self.film is None:
             own = embedding if offset == 0 and embedding.shape[1] == width else embedding[:, offset:offset + width]
-            return torch.sigmoid(self.net(torch.cat([own, params], dim=1)))
-        emb = embedding[:, offset:offset + self.embed_dim]
+            return torch.sigmoid(self.net(torch.cat([own.expand(params.shape[0], -1), params], dim=1)))
+        emb = embedding[:, offset:offset + self.embed_dim].expand(params.shape[0], -1)
         # reshape with -1 (a constant shape in the graph, not one computed from N)
         m = embedding[:, offset + self.embed_dim:offset + width].reshape(-1, self.map_channels, self.map_size,
                                                                           self.map_size)
@@ -258,6 +263,9 @@ class FlipEncoder(nn.Module):
 class MeanHead(nn.Module):
     """The head on each half of a `FlipEncoder` embedding, as one batch; the mean of the two predictions."""
 
+    #: one embedding row per parameter set (its rows are reshaped per view)
+    shares_embedding = False
+
     def __init__(self, head: QualityHead, inner_dim: int):
         super().__init__()
         self.inner = head
@@ -299,6 +307,8 @@ class EnsembleEncoder(nn.Module):
 
 class EnsembleHead(nn.Module):
     """Each member's head on its columns of an `EnsembleEncoder` embedding; the mean of their predictions."""
+
+    shares_embedding = True
 
     def __init__(self, heads, dims):
         super().__init__()

@@ -559,6 +559,10 @@ def test_ema_training_and_tta_export(tmp_path):
     man = json.loads((out / "manifest.json").read_text())
     pred = next(m for m in man["models"] if m["name"] == "quality_predictor")
     assert [e["run"] for e in pred["training"]["ensemble"]] == ["plain", "ema"]
+    head = next(m for m in man["models"] if m["name"] == "quality_head")
+    # one image's embedding, once, for all its parameter sets (the export checked it against the combined model)
+    assert head["inputs"][0]["shape"] == [1, 2 * plain_dim] and head["inputs"][1]["shape"] == ["N", 8]
+    assert any("one embedding for" in c["check"] and c["pass"] for c in rep["checks"])
     assert pred["training"]["weights"] == "float16"
     with pytest.raises(SystemExit, match="ensemble"):  # metrics of one member are not the ensemble's
         export.main(["--run", str(runs["plain"]), "--ensemble", str(run), "--weights", "float16",

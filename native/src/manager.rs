@@ -170,6 +170,7 @@ fn load_one(
         Ok(m) => Arc::new(backends::Declared {
             runner: m,
             stats: entry.stats_input(),
+            shares_embedding: entry.shares_embedding(),
         }) as Arc<dyn Runner>,
         Err(e) => return unavailable(report, format!("cannot load `{}`: {e}", entry.file)),
     };

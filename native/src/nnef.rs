@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use tract_onnx::prelude::*;
-use vectune_core::manifest::{Format, Manifest, ModelEntry, sha256_hex};
+use vectune_core::manifest::{Dim, Format, Manifest, ModelEntry, sha256_hex};
 
 /// The manifest entry name of a model's NNEF export.
 pub fn nnef_name(onnx_name: &str) -> String {
@@ -175,7 +175,12 @@ fn probe_inputs(entry: &ModelEntry) -> Option<TVec<TValue>> {
     };
     let mut values = tvec![];
     for spec in &entry.inputs {
-        let mut shape = vec![3usize];
+        // a batch of 3, or the fixed first dimension (a head's shared embedding row, `[1, D]`)
+        let first = match spec.shape.first() {
+            Some(Dim::Fixed(n)) => usize::try_from(*n).ok()?,
+            _ => 3,
+        };
+        let mut shape = vec![first];
         for d in spec.fixed_tail()? {
             shape.push(usize::try_from(d).ok()?);
         }

@@ -165,3 +165,62 @@ fn committed_models_reproduce_their_manifest_accuracy_on_every_backend() {
         );
     }
 }
+
+/// The shipped head takes one image's embedding once for all its parameter sets
+/// (`ModelEntry::shares_embedding`): on tract and ONNX Runtime, that path, the general `[N, D]`
+/// path (rows of several images, run once per image) and the combined model agree.
+#[test]
+fn the_shipped_head_takes_each_embedding_once_on_every_runtime() {
+    use vectune_core::batch::params_tensor;
+    use vectune_core::predict::{Prepared, QualityPath, encode, quality_for_params};
+    let m = manifest();
+    let head = m.model("quality_head").expect("a quality_head entry");
+    assert!(head.shares_embedding(), "the shipped head takes [1, D]");
+    let eval = models_dir().join("data/eval/images");
+    let mut ids: Vec<PathBuf> = std::fs::read_dir(&eval)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    ids.sort();
+    let images: Vec<image::RgbaImage> = ids[..3].iter().map(|p| image::load(p).unwrap()).collect();
+    let params: Vec<Params> = [2.0, 4.0, 6.0, 8.0]
+        .iter()
+        .map(|&cp| {
+            Params::default()
+                .with(vectune_core::params::ParamId::ColorPrecision, cp)
+                .unwrap()
+        })
+        .collect();
+    let p = params_tensor(&params);
+    for kind in [BackendKind::Tract, BackendKind::Ort] {
+        let manager = ModelManager::open(&models_dir(), BackendChoice::Exactly(kind));
+        let backend = manager.backend();
+        let (mut all_emb, mut all_par, mut want) = (vec![], vec![], vec![]);
+        for img in &images {
+            let view = img.view().unwrap();
+            let prepared = Prepared::new(view);
+            let emb = encode(backend, &prepared).unwrap();
+            let one = backend.predict_head_one(&emb, &p).unwrap();
+            let stats = vectune_core::preprocess::image_stats(prepared.features());
+            let tensor = prepared.tensor().unwrap();
+            let combined =
+                quality_for_params(backend, QualityPath::Combined, tensor, &stats, &params)
+                    .unwrap();
+            for (a, b) in one.iter().zip(&combined) {
+                assert!((a - b).abs() <= 1e-5, "{}: {a} vs {b}", kind.name());
+            }
+            for _ in &params {
+                all_emb.extend_from_slice(&emb);
+            }
+            all_par.extend_from_slice(&p);
+            want.extend(one);
+        }
+        let rows = backend.predict_head(&all_emb, &all_par).unwrap();
+        assert_eq!(rows.len(), want.len());
+        for (a, b) in rows.iter().zip(&want) {
+            assert!((a - b).abs() <= 1e-6, "{}: {a} vs {b}", kind.name());
+        }
+        // a wrongly sized embedding is a typed shape error, not a panic
+        assert!(backend.predict_head_one(&all_emb[..7], &p).is_err());
+    }
+}

@@ -4,7 +4,8 @@
 
 use tract_nnef::prelude::*;
 use vectune_core::backend::{
-    Backend, BackendError, Batch, MemoryUsage, check_stats, image_count, stats_prefix,
+    Backend, BackendError, Batch, MemoryUsage, check_stats, image_count, run_head, run_head_one,
+    stats_prefix,
 };
 use vectune_core::params::PARAM_COUNT;
 use vectune_core::preprocess::{CHANNELS, IMAGE_STATS, INPUT_SIZE, SIZE_FEATURES};
@@ -141,6 +142,9 @@ pub struct TractModels {
     pub classifier: Option<TractModel>,
     /// Embedding width of the encoder (from the manifest).
     pub embedding_dim: usize,
+    /// Whether the head takes one embedding row for all its parameter sets (from the manifest:
+    /// `vectune_core::manifest::ModelEntry::shares_embedding`).
+    pub head_shares_embedding: bool,
 }
 
 impl TractModels {
@@ -219,18 +223,21 @@ impl Backend for TractModels {
     fn predict_head(&self, embeddings: &[f32], params: &[f32]) -> Result<Vec<f32>, BackendError> {
         let m = Self::model(&self.head, "quality_head")?;
         let d = self.embedding_dim.max(1);
-        let n = params.len() / PARAM_COUNT;
-        if n == 0 || params.len() != n * PARAM_COUNT || embeddings.len() != n * d {
-            return Err(BackendError::Shape(format!(
-                "head needs [N, {d}] embeddings and [N, 8] parameters, got {} and {} values",
-                embeddings.len(),
-                params.len()
-            )));
-        }
-        m.run(&[
-            ("embedding", vec![n, d], embeddings),
-            ("params", vec![n, PARAM_COUNT], params),
-        ])
+        run_head(embeddings, params, d, self.head_shares_embedding, |f| {
+            m.run(f)
+        })
+    }
+
+    fn predict_head_one(
+        &self,
+        embedding: &[f32],
+        params: &[f32],
+    ) -> Result<Vec<f32>, BackendError> {
+        let m = Self::model(&self.head, "quality_head")?;
+        let d = self.embedding_dim.max(1);
+        run_head_one(embedding, params, d, self.head_shares_embedding, |f| {
+            m.run(f)
+        })
     }
 
     fn classify(&self, images: &[f32]) -> Result<Vec<f32>, BackendError> {

@@ -193,7 +193,12 @@ impl ModelManager {
                         }
                         &mut models.encoder
                     }
-                    Task::QualityHead => &mut models.head,
+                    Task::QualityHead => {
+                        if models.head.is_none() {
+                            models.head_shares_embedding = entry.shares_embedding();
+                        }
+                        &mut models.head
+                    }
                     Task::Classifier => &mut models.classifier,
                     _ => {
                         manager.reports.push(report);

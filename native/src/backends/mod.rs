@@ -19,7 +19,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use vectune_core::backend::{
-    Backend, BackendError, Batch, MemoryUsage, check_stats, image_count, stats_prefix,
+    Backend, BackendError, Batch, MemoryUsage, check_stats, image_count, run_head, run_head_one,
+    stats_prefix,
 };
 use vectune_core::manifest::{Format, Task};
 use vectune_core::params::PARAM_COUNT;
@@ -144,6 +145,11 @@ pub trait Runner: Send + Sync {
     fn stats_input(&self) -> Option<(&'static str, usize)> {
         None
     }
+    /// Whether the graph is a head that takes one embedding row for all its parameter sets
+    /// ([`vectune_core::manifest::ModelEntry::shares_embedding`]).
+    fn shares_embedding(&self) -> bool {
+        false
+    }
 }
 
 /// A loaded graph with the statistics input its manifest entry declares.
@@ -152,6 +158,8 @@ pub struct Declared {
     pub runner: Arc<dyn Runner>,
     /// From [`vectune_core::manifest::ModelEntry::stats_input`].
     pub stats: Option<(&'static str, usize)>,
+    /// From [`vectune_core::manifest::ModelEntry::shares_embedding`].
+    pub shares_embedding: bool,
 }
 
 impl Runner for Declared {
@@ -163,6 +171,9 @@ impl Runner for Declared {
     }
     fn stats_input(&self) -> Option<(&'static str, usize)> {
         self.stats
+    }
+    fn shares_embedding(&self) -> bool {
+        self.shares_embedding
     }
 }
 
@@ -253,18 +264,17 @@ impl Backend for ModelSet {
     fn predict_head(&self, embeddings: &[f32], params: &[f32]) -> Result<Vec<f32>, BackendError> {
         let m = self.model(Task::QualityHead, "quality_head")?;
         let d = self.source.embedding_dim().max(1);
-        let n = params.len() / PARAM_COUNT;
-        if n == 0 || params.len() != n * PARAM_COUNT || embeddings.len() != n * d {
-            return Err(BackendError::Shape(format!(
-                "head needs [N, {d}] embeddings and [N, 8] parameters, got {} and {} values",
-                embeddings.len(),
-                params.len()
-            )));
-        }
-        m.run(&[
-            ("embedding", vec![n, d], embeddings),
-            ("params", vec![n, PARAM_COUNT], params),
-        ])
+        run_head(embeddings, params, d, m.shares_embedding(), |f| m.run(f))
+    }
+
+    fn predict_head_one(
+        &self,
+        embedding: &[f32],
+        params: &[f32],
+    ) -> Result<Vec<f32>, BackendError> {
+        let m = self.model(Task::QualityHead, "quality_head")?;
+        let d = self.source.embedding_dim().max(1);
+        run_head_one(embedding, params, d, m.shares_embedding(), |f| m.run(f))
     }
 
     fn classify(&self, images: &[f32]) -> Result<Vec<f32>, BackendError> {
