@@ -3,7 +3,7 @@
 //! of its ONNX parser and operator set (1.73 MB gzip instead of 2.16 MB, `scripts/build-web.sh`).
 //!
 //! The export is tract's own decluttered form of the ONNX graph, written as a tar with fixed
-//! timestamps. tract names a few nodes differently from run to run, so CI checks the committed
+//! timestamps; weights the ONNX file stores in float16 stay float16 ([`half_variables`]). tract names a few nodes differently from run to run, so CI checks the committed
 //! files by function ([`check_dir`]: the same outputs as the ONNX graph within 1e-5), not bytes. Each `<stem>.onnx` gets a `<stem>.nnef.tar` beside it and a manifest entry
 //! `<name>_nnef` (format `nnef`) that copies the ONNX entry's inputs, outputs, preprocessing,
 //! encoding, labels, metrics and training record: the function is the same (tested to 1e-5).
@@ -54,17 +54,164 @@ pub enum ExportError {
     },
 }
 
-/// Converts ONNX bytes to tract's NNEF tar.
+/// Converts ONNX bytes to tract's NNEF tar. Weights that float16 holds exactly (a model exported
+/// with `export.py --weights float16`) are stored as float16 ([`half_variables`]).
 pub fn convert(onnx: &[u8]) -> TractResult<Vec<u8>> {
     let model = tract_onnx::onnx()
         .model_for_read(&mut &onnx[..])?
         .into_typed()?
         .into_decluttered()?;
-    let mut out = Vec::new();
-    tract_nnef::nnef()
-        .with_onnx()
-        .write_to_tar_with_config(&model, &mut out, false, true)?;
-    Ok(out)
+    let nnef = tract_nnef::nnef().with_onnx();
+    let mut proto = tract_nnef::ser::to_proto_model(&nnef, &model)?;
+    if proto.quantization.is_some() || !proto.resources.is_empty() {
+        // not our models' form: tract's own writer, unchanged
+        let mut out = Vec::new();
+        nnef.write_to_tar_with_config(&model, &mut out, false, true)?;
+        return Ok(out);
+    }
+    half_variables(&mut proto)?;
+    write_tar(&nnef, &proto)
+}
+
+/// The fewest values a weight needs to be stored as float16 (smaller ones cost more in the cast
+/// than they save).
+const HALF_MIN_VALUES: usize = 64;
+
+/// tract's fixed timestamp for deterministic tars (1 Jan 1980, as `write_to_tar_with_config`).
+const TAR_MTIME: u64 = 315_532_800;
+
+/// Stores each float32 weight of `proto` that float16 represents exactly (and that has at least
+/// [`HALF_MIN_VALUES`] values) as float16, read through a `tract_core_cast` to float32: the same
+/// function from half the bytes. The ONNX files of `export.py --weights float16` hold their
+/// weights so (float16 initializers cast once as the graph loads), but tract's serializer
+/// propagates constants before it writes, which folds those casts back into float32 constants;
+/// this restores the float16 storage after it. Weights that are not exact in float16 (any model
+/// exported in float32) are left as they are. Returns how many weights were halved.
+pub fn half_variables(proto: &mut tract_nnef::ProtoModel) -> TractResult<usize> {
+    use std::collections::HashSet;
+    use tract_nnef::ast::{Argument, Assignment, Identifier, Invocation, LValue, Literal, RValue};
+    let mut halved: HashSet<Identifier> = HashSet::new();
+    for (label, t) in proto.tensors.iter_mut() {
+        if t.datum_type() != f32::datum_type() || t.len() < HALF_MIN_VALUES || !t.is_plain() {
+            continue;
+        }
+        let half = t.cast_to::<f16>()?.into_owned();
+        if *half.cast_to::<f32>()? == **t {
+            *t = half.into_arc_tensor();
+            halved.insert(label.clone());
+        }
+    }
+    if halved.is_empty() {
+        return Ok(0);
+    }
+    let label_of = |r: &RValue| match r {
+        RValue::Invocation(inv) if inv.id.0 == "variable" => {
+            inv.arguments.iter().find_map(|a| match (&a.id, &a.rvalue) {
+                (Some(id), RValue::Literal(Literal::String(l))) if id.0 == "label" => {
+                    Some(Identifier(l.clone()))
+                }
+                _ => None,
+            })
+        }
+        _ => None,
+    };
+    let taken: HashSet<String> = proto
+        .doc
+        .graph_def
+        .body
+        .iter()
+        .filter_map(|a| match &a.left {
+            LValue::Identifier(id) => Some(id.0.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut body = Vec::with_capacity(proto.doc.graph_def.body.len() + halved.len());
+    let mut done = 0;
+    for a in std::mem::take(&mut proto.doc.graph_def.body) {
+        let label = label_of(&a.right);
+        match (&a.left, label) {
+            (LValue::Identifier(id), Some(label)) if halved.contains(&label) => {
+                let half_id = Identifier(format!("{}_f16", id.0));
+                anyhow::ensure!(!taken.contains(&half_id.0), "`{}` is taken", half_id.0);
+                let cast = RValue::Invocation(Invocation {
+                    id: "tract_core_cast".into(),
+                    generic_type_name: None,
+                    arguments: vec![
+                        Argument {
+                            id: None,
+                            rvalue: RValue::Identifier(half_id.clone()),
+                        },
+                        Argument {
+                            id: Some("to".into()),
+                            rvalue: RValue::Literal(Literal::String("f32".into())),
+                        },
+                    ],
+                });
+                body.push(Assignment {
+                    left: LValue::Identifier(id.clone()),
+                    right: cast,
+                });
+                body.insert(
+                    body.len() - 1,
+                    Assignment {
+                        left: LValue::Identifier(half_id),
+                        right: a.right,
+                    },
+                );
+                done += 1;
+            }
+            _ => body.push(a),
+        }
+    }
+    proto.doc.graph_def.body = body;
+    anyhow::ensure!(
+        done == halved.len(),
+        "{} float16 weights, {done} variables read them",
+        halved.len()
+    );
+    let core = ("tract_registry".into(), "tract_core".to_string());
+    if !proto.doc.extension.contains(&core) {
+        proto.doc.extension.push(core);
+    }
+    Ok(done)
+}
+
+/// Writes `proto` as tract's NNEF tar (`graph.nnef`, then each tensor's `.dat` by label), with
+/// fixed timestamps, as tract's `write_to_tar_with_config(.., deterministic)` does.
+fn write_tar(
+    nnef: &tract_nnef::framework::Nnef,
+    proto: &tract_nnef::ProtoModel,
+) -> TractResult<Vec<u8>> {
+    let mut ar = tar::Builder::new(Vec::new());
+    let mut append = |path: &str, data: &[u8]| -> TractResult<()> {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(TAR_MTIME);
+        ar.append_data(&mut header, path, data)?;
+        Ok(())
+    };
+    let mut graph = Vec::new();
+    tract_nnef::ast::dump::Dumper::new(nnef, &mut graph).document(&proto.doc)?;
+    append("graph.nnef", &graph)?;
+    let mut labels: Vec<_> = proto.tensors.keys().collect();
+    labels.sort();
+    for label in labels {
+        let path = Path::new(&label.0);
+        anyhow::ensure!(
+            path.components().all(|c| matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::RootDir
+            )),
+            "tensor label `{}` is not a relative path",
+            label.0
+        );
+        let mut data = Vec::new();
+        tract_nnef::tensors::write_tensor(&mut data, &proto.tensors[label])?;
+        let name = format!("{}.dat", label.0);
+        append(name.strip_prefix('/').map_or(name.as_str(), |n| n), &data)?;
+    }
+    Ok(ar.into_inner()?)
 }
 
 /// One exported model.

@@ -125,3 +125,34 @@ fn export_of_a_directory_without_a_manifest_names_the_file() {
     assert!(err.contains("manifest.json"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+fn graph_text(tar_bytes: &[u8]) -> String {
+    let mut ar = tar::Archive::new(tar_bytes);
+    for entry in ar.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path().unwrap().to_str() == Some("graph.nnef") {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut s).unwrap();
+            return s;
+        }
+    }
+    panic!("no graph.nnef in the tar");
+}
+
+/// The shipped ONNX files hold float16 weights (`export.py --weights float16`); their NNEF form
+/// keeps them float16 (`nnef::half_variables`: tract's serializer alone would write float32), so
+/// the browser downloads about what the ONNX file weighs. A float32 model is written as before.
+#[test]
+fn float16_weights_stay_float16_in_nnef() {
+    let onnx = std::fs::read(repo().join("models/quality_head.onnx")).unwrap();
+    let tar = nnef::convert(&onnx).unwrap();
+    assert!(graph_text(&tar).matches("= tract_core_cast(").count() >= 10);
+    assert!(
+        tar.len() < onnx.len() * 12 / 10,
+        "NNEF {} bytes vs ONNX {}",
+        tar.len(),
+        onnx.len()
+    );
+    let fixture = std::fs::read(repo().join("tests/fixtures/models/quality_head.onnx")).unwrap();
+    assert!(!graph_text(&nnef::convert(&fixture).unwrap()).contains("_f16 = variable"));
+}
