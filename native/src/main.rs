@@ -88,9 +88,9 @@ enum Command {
     ///
     /// Starts from the correlation models (fitted on the training set) for the logo's class,
     /// scores 600 variations of colour precision, layer difference, speckle filter and path
-    /// precision with the quality model (one image encoding), and picks the one with the smallest
-    /// predicted SVG among those predicted to reach the target plus a safety margin (else the most
-    /// faithful). Check the result with `vectune measure IMAGE --param ...`.
+    /// precision, and VTracer's defaults, with the quality model (one image encoding), and picks
+    /// the one with the smallest predicted SVG among those predicted to reach the target plus a
+    /// safety margin (else the most faithful). Check the result with `vectune measure IMAGE --param ...`.
     Suggest {
         /// A PNG or JPEG logo.
         image: PathBuf,

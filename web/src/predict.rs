@@ -167,7 +167,7 @@ mod tests {
         assert!(s.predicted_svg_bytes.is_some_and(|b| b > 0.0));
         assert_eq!(
             s.candidates,
-            vectune_core::suggest::candidates(&s.start).len()
+            vectune_core::suggest::candidates_with_defaults(&s.start).len()
         );
         assert_eq!(s.met_target, s.predicted_ssim >= 0.95);
         // The suggested set's prediction is what predict says for it.
