@@ -202,13 +202,27 @@ class QualityHead(nn.Module):
             own = embedding if offset == 0 and embedding.shape[1] == width else embedding[:, offset:offset + width]
             return torch.sigmoid(self.net(torch.cat([own.expand(params.shape[0], -1), params], dim=1)))
         emb = embedding[:, offset:offset + self.embed_dim].expand(params.shape[0], -1)
-        # reshape with -1 (a constant shape in the graph, not one computed from N)
-        m = embedding[:, offset + self.embed_dim:offset + width].reshape(-1, self.map_channels, self.map_size,
-                                                                          self.map_size)
+        m = embedding[:, offset + self.embed_dim:offset + width]
         film_in = torch.cat([emb, params], dim=1) if self.film_embedding else params
         gamma, beta = self.film(film_in).chunk(2, dim=1)
-        h = torch.relu(m * (1 + gamma[:, :, None, None]) + beta[:, :, None, None])
-        return torch.sigmoid(self.net(torch.cat([emb, global_pool(h), params], dim=1)))
+        if m.shape[0] == 1 and params.shape[0] != 1:
+            # one image's map for all N parameter sets (the exported head; export.py traces it so): per channel, the
+            # N scaled copies are an outer product, [C, N, 1] x [C, 1, H W], a batched matrix product that tract and
+            # ONNX Runtime run fast (tract's broadcast of [1, C, H, W] x [N, C, 1, 1] took 3x as long); the same
+            # function as below, pooled over the last axis
+            scale = 1 + gamma
+            mc = m.reshape(self.map_channels, -1)
+            h = torch.relu(torch.matmul(scale.t().unsqueeze(-1), mc.unsqueeze(1)) + beta.t().unsqueeze(-1))
+            # the max needs no pass over h: x -> scale x + beta is monotonic (in floating point too), so the largest
+            # value is at the channel's largest value (scale >= 0) or its smallest (scale < 0): exactly equal
+            peak = torch.relu(torch.maximum(scale * mc.amax(dim=1), scale * mc.amin(dim=1)) + beta)
+            pooled = torch.cat([h.mean(dim=2).t(), peak], dim=1)
+        else:
+            # reshape with -1 (a constant shape in the graph, not one computed from N)
+            m = m.reshape(-1, self.map_channels, self.map_size, self.map_size)
+            h = torch.relu(m * (1 + gamma[:, :, None, None]) + beta[:, :, None, None])
+            pooled = global_pool(h)
+        return torch.sigmoid(self.net(torch.cat([emb, pooled, params], dim=1)))
 
 
 class QualityPredictor(nn.Module):
