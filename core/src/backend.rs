@@ -173,14 +173,7 @@ pub fn run_head(
     mut run: impl FnMut(&[Feed<'_>]) -> Result<Vec<f32>, BackendError>,
 ) -> Result<Vec<f32>, BackendError> {
     let d = d.max(1);
-    let n = params.len() / PARAM_COUNT;
-    if n == 0 || params.len() != n * PARAM_COUNT || embeddings.len() != n * d {
-        return Err(BackendError::Shape(alloc::format!(
-            "head needs [N, {d}] embeddings and [N, 8] parameters, got {} and {} values",
-            embeddings.len(),
-            params.len()
-        )));
-    }
+    let n = head_rows(embeddings, params, d, false)?;
     if !shares {
         return run_head_graph(&mut run, embeddings, d, params);
     }
@@ -224,11 +217,23 @@ pub fn run_head_one(
 /// Checks one image's `[d]` embedding and `[N, 8]` parameters for
 /// [`Backend::predict_head_one`]; returns N.
 pub fn head_one_rows(embedding: &[f32], params: &[f32], d: usize) -> Result<usize, BackendError> {
+    head_rows(embedding, params, d.max(1), true)
+}
+
+/// Checks a head's `[N, 8]` `params` with `[N, d]` embeddings, or (`one`) one `[d]` row; returns N.
+fn head_rows(
+    embeddings: &[f32],
+    params: &[f32],
+    d: usize,
+    one: bool,
+) -> Result<usize, BackendError> {
     let n = params.len() / PARAM_COUNT;
-    if n == 0 || params.len() != n * PARAM_COUNT || embedding.len() != d.max(1) {
+    let rows = if one { 1 } else { n };
+    if n == 0 || params.len() != n * PARAM_COUNT || embeddings.len() != rows * d {
         return Err(BackendError::Shape(alloc::format!(
-            "head needs one [{d}] embedding and [N, 8] parameters, got {} and {} values",
-            embedding.len(),
+            "head needs [{}, {d}] embeddings and [N, 8] parameters, got {} and {} values",
+            if one { "1" } else { "N" },
+            embeddings.len(),
             params.len()
         )));
     }

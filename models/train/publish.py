@@ -32,23 +32,30 @@ def read_log(run: pathlib.Path) -> dict:
         raise SystemExit(f"{path}: cannot read the run's training log ({e})")
 
 
-def quality_summary(run: pathlib.Path) -> dict:
-    """One run's quality training, from its log.json."""
-    q = read_log(run).get("quality")
+def quality_log(run: pathlib.Path) -> tuple[dict, dict]:
+    """The run's log.json and its finished quality model's part."""
+    log = read_log(run)
+    q = log.get("quality")
     if not q or "best_epoch" not in q:
         raise SystemExit(f"{run}/log.json: no finished quality model")
-    return {"run": run.name, "best_epoch": q["best_epoch"], "epochs": len(q["epochs"]),
-            "training_seconds": round(sum(e["train_seconds"] + e.get("val_seconds", 0.0) for e in q["epochs"]), 1),
-            "train_images": q["train_images"]}
+    return log, q
+
+
+def quality_seconds(q: dict) -> float:
+    """A quality model's training time: every epoch's training and validation."""
+    return round(sum(e["train_seconds"] + e.get("val_seconds", 0.0) for e in q["epochs"]), 1)
+
+
+def quality_summary(name: str, q: dict) -> dict:
+    """One run's quality training (an ensemble member's entry)."""
+    return {"run": name, "best_epoch": q["best_epoch"], "epochs": len(q["epochs"]),
+            "training_seconds": quality_seconds(q), "train_images": q["train_images"]}
 
 
 def training_summary(stats: dict, run: pathlib.Path, classifier_run: pathlib.Path, built_by: str | None = None,
                      members=()) -> dict:
     """The manifest's `training.data`: dataset counts, and what each model was trained on, from logs."""
-    log = read_log(run)
-    q = log.get("quality")
-    if not q or "best_epoch" not in q:
-        raise SystemExit(f"{run}/log.json: no finished quality model")
+    log, q = quality_log(run)
     clog = read_log(classifier_run)
     c = clog.get("classifier")
     if not c or "best_epoch" not in c:
@@ -63,8 +70,7 @@ def training_summary(stats: dict, run: pathlib.Path, classifier_run: pathlib.Pat
             "quality_trained_on": {"train_images": q["train_images"], "train_labels": q["train_labels"],
                                    "val_images": q["val_images"], "note": "test images are never read"},
             "quality_best_epoch": q["best_epoch"], "quality_epochs": len(q["epochs"]),
-            "quality_training_seconds": round(sum(e["train_seconds"] + e.get("val_seconds", 0.0)
-                                                  for e in q["epochs"]), 1),
+            "quality_training_seconds": quality_seconds(q),
             "classifier_run": classifier_run.name,
             "classifier_trained_on": {"train_images": c["train_images"], "val_images": c["val_images"],
                                       "synthetic_only": True},
@@ -72,7 +78,9 @@ def training_summary(stats: dict, run: pathlib.Path, classifier_run: pathlib.Pat
             "classifier_training_seconds": round(sum(e["train_seconds"] for e in c["epochs"]), 1),
             "threads": log.get("threads"), "torch": log.get("torch"),
             # an ensemble (export.py --ensemble): every member's training; the figures above are --run's
-            **({"quality_ensemble": [quality_summary(r) for r in [run, *members]]} if members else {})}
+            **({"quality_ensemble": [quality_summary(run.name, q)]
+                                    + [quality_summary(r.name, quality_log(r)[1]) for r in members]}
+               if members else {})}
 
 
 def main(argv=None) -> int:

@@ -222,7 +222,7 @@ impl Backend for TractModels {
 
     fn predict_head(&self, embeddings: &[f32], params: &[f32]) -> Result<Vec<f32>, BackendError> {
         let m = Self::model(&self.head, "quality_head")?;
-        let d = self.embedding_dim.max(1);
+        let d = self.embedding_dim;
         run_head(embeddings, params, d, self.head_shares_embedding, |f| {
             m.run(f)
         })
@@ -234,7 +234,7 @@ impl Backend for TractModels {
         params: &[f32],
     ) -> Result<Vec<f32>, BackendError> {
         let m = Self::model(&self.head, "quality_head")?;
-        let d = self.embedding_dim.max(1);
+        let d = self.embedding_dim;
         run_head_one(embedding, params, d, self.head_shares_embedding, |f| {
             m.run(f)
         })

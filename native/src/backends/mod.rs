@@ -263,7 +263,7 @@ impl Backend for ModelSet {
 
     fn predict_head(&self, embeddings: &[f32], params: &[f32]) -> Result<Vec<f32>, BackendError> {
         let m = self.model(Task::QualityHead, "quality_head")?;
-        let d = self.source.embedding_dim().max(1);
+        let d = self.source.embedding_dim();
         run_head(embeddings, params, d, m.shares_embedding(), |f| m.run(f))
     }
 
@@ -273,7 +273,7 @@ impl Backend for ModelSet {
         params: &[f32],
     ) -> Result<Vec<f32>, BackendError> {
         let m = self.model(Task::QualityHead, "quality_head")?;
-        let d = self.source.embedding_dim().max(1);
+        let d = self.source.embedding_dim();
         run_head_one(embedding, params, d, m.shares_embedding(), |f| m.run(f))
     }
 
