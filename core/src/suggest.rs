@@ -353,6 +353,54 @@ pub fn choose(ssim: &[f32], svg_bytes: &[f32], target: f32, margin: f32) -> Opti
     })
 }
 
+/// The safety margins whose choices make up a suggestion's [`shortlist`], beside the caller's own:
+/// safer ones (1.0 stands for "the most faithful candidate"), then riskier ones (the smallest SVGs
+/// predicted to come within 0.02 and 0.05 of the target). The quality model errs by about 0.04 on
+/// real logos (`models/README.md`), both ways, so a prediction near the target is worth checking
+/// with VTracer (`vectune suggest --verify`) on both sides.
+pub const SHORTLIST_MARGINS: [f32; 6] = [0.02, 0.05, 0.1, 1.0, -0.02, -0.05];
+
+/// The candidates worth checking with a real VTracer run: [`choose`]'s pick at `margin` first, then
+/// its picks at each of [`SHORTLIST_MARGINS`], without repeats, then `always` (VTracer's defaults
+/// in [`suggest`]) when it is not among them: at most 8. Empty for no candidates or mismatched
+/// lengths.
+pub fn shortlist(
+    ssim: &[f32],
+    svg_bytes: &[f32],
+    target: f32,
+    margin: f32,
+    always: Option<usize>,
+) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    for m in core::iter::once(margin).chain(SHORTLIST_MARGINS) {
+        if let Some(c) = choose(ssim, svg_bytes, target, m)
+            && !out.contains(&c.index)
+        {
+            out.push(c.index);
+        }
+    }
+    if let Some(a) = always
+        && a < ssim.len()
+        && !out.is_empty()
+        && !out.contains(&a)
+    {
+        out.push(a);
+    }
+    out
+}
+
+/// A candidate of a suggestion's [`Suggestion::shortlist`]: parameters and their predictions.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Candidate {
+    /// The parameters.
+    pub params: Params,
+    /// Their predicted SSIM.
+    pub predicted_ssim: f32,
+    /// Their predicted SVG size, if a size model is loaded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicted_svg_bytes: Option<f32>,
+}
+
 /// A suggestion: parameters, what they are predicted to give, and how they were found.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Suggestion {
@@ -380,6 +428,9 @@ pub struct Suggestion {
     pub candidates: usize,
     /// What scored them.
     pub source: Source,
+    /// The candidates worth measuring with VTracer ([`shortlist`]): the suggestion itself first,
+    /// then the choices at larger safety margins, the most faithful, and VTracer's defaults.
+    pub shortlist: Vec<Candidate>,
 }
 
 /// A size proxy for when no correlation file (and so no size model) is loaded: fewer colours
@@ -433,6 +484,15 @@ pub fn suggest(
         met_target: false,
     });
     let source = predictions.first().map_or(Source::Heuristic, |p| p.source);
+    let defaults = candidates.iter().position(|p| *p == Params::default());
+    let shortlist = shortlist(&ssim, &bytes, target, margin, defaults)
+        .into_iter()
+        .map(|i| Candidate {
+            params: candidates[i],
+            predicted_ssim: ssim[i],
+            predicted_svg_bytes: correlation.map(|_| bytes[i]),
+        })
+        .collect();
     Ok(Suggestion {
         params: candidates[choice.index],
         predicted_ssim: ssim.get(choice.index).copied().unwrap_or(0.0),
@@ -445,6 +505,7 @@ pub fn suggest(
         class,
         candidates: candidates.len(),
         source,
+        shortlist,
     })
 }
 
@@ -688,5 +749,31 @@ mod tests {
         );
         assert_eq!(choose(&[], &[], 0.9, 0.0), None);
         assert_eq!(choose(&[0.5], &[], 0.9, 0.0), None);
+    }
+
+    #[test]
+    fn the_shortlist_is_the_pick_then_safer_and_riskier_picks_then_the_defaults() {
+        // predicted SSIM rises with size; index 5 stands for VTracer's defaults
+        let ssim = [0.90, 0.951, 0.975, 0.99, 0.999, 0.96];
+        let bytes = [100.0, 200.0, 300.0, 400.0, 500.0, 450.0];
+        // margin 0 -> 1 (0.951), 0.02 -> 2 (>= 0.97), 0.05 -> 4 (>= 1.0: none; the most faithful),
+        // 0.1 and 1.0 -> 4 again, -0.02 -> 1 again, -0.05 -> 0 (>= 0.90); then the defaults
+        assert_eq!(
+            shortlist(&ssim, &bytes, 0.95, 0.0, Some(5)),
+            vec![1, 2, 4, 0, 5]
+        );
+        // the first is always what `choose` picks at the caller's margin
+        assert_eq!(shortlist(&ssim, &bytes, 0.95, 0.02, None), vec![2, 4, 1, 0]);
+        // the defaults already picked are not repeated; an out-of-range index is ignored
+        assert_eq!(
+            shortlist(&ssim, &bytes, 0.95, 0.0, Some(1)),
+            vec![1, 2, 4, 0]
+        );
+        assert_eq!(
+            shortlist(&ssim, &bytes, 0.95, 0.0, Some(9)),
+            vec![1, 2, 4, 0]
+        );
+        assert!(shortlist(&[], &[], 0.95, 0.0, Some(0)).is_empty());
+        assert!(shortlist(&ssim, &bytes[..2], 0.95, 0.0, Some(0)).is_empty());
     }
 }

@@ -5,11 +5,13 @@
 //! ```sh
 //! cargo run --release -p vectune-native --example eval_suggester -- \
 //!     --data models/data/eval --images 60 --target 0.95 [--margin 0.02] [--models models] \
-//!     [--json out.json] [--no-grid]
+//!     [--json out.json] [--no-grid] [--verify]
 //! ```
 //!
 //! `--margin` is the suggester's safety margin (default `DEFAULT_MARGIN`); `--no-grid` skips the
-//! 64-point grid (to compare margins or models quickly).
+//! 64-point grid (to compare margins or models quickly); `--verify` also reports `vectune suggest --verify`
+//! (the suggestion's shortlist measured with VTracer, the choice remade on the measurements; its time
+//! includes the suggestion's).
 //!
 //! On a training set's val split instead (for choosing between models without reading the test split):
 //! `--data DIR --split val --real --spread` (real logos only, N images spread evenly over the ids).
@@ -40,6 +42,7 @@ struct Args {
     split: Option<String>,
     real_only: bool,
     spread: bool,
+    verify: bool,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -54,6 +57,7 @@ fn args() -> anyhow::Result<Args> {
         split: None,
         real_only: false,
         spread: false,
+        verify: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -69,9 +73,10 @@ fn args() -> anyhow::Result<Args> {
             "--split" => a.split = Some(value()?),
             "--real" => a.real_only = true,
             "--spread" => a.spread = true,
+            "--verify" => a.verify = true,
             other => anyhow::bail!(
                 "unknown argument `{other}` (--data DIR --images N --target T --margin M --models DIR \
-                 --json FILE --split NAME --real --spread --no-grid)"
+                 --json FILE --split NAME --real --spread --no-grid --verify)"
             ),
         }
     }
@@ -140,6 +145,13 @@ fn main() -> anyhow::Result<()> {
         let t = Instant::now();
         let suggested = measure(&view, &s.params, &renderer, id)?;
         let suggested_ms = suggest_ms + t.elapsed().as_secs_f64() * 1e3;
+        let verified = if a.verify {
+            let v = vectune_native::suggest::verify(&s, &view, id)?;
+            let ms = suggest_ms + v.ms;
+            Some((v, ms))
+        } else {
+            None
+        };
         let t = Instant::now();
         let defaults = measure(&view, &Params::default(), &renderer, id)?;
         let defaults_ms = t.elapsed().as_secs_f64() * 1e3;
@@ -153,12 +165,16 @@ fn main() -> anyhow::Result<()> {
         }
         let grid_ms = t.elapsed().as_secs_f64() * 1e3;
         eprintln!(
-            "[{}/{}] {id}: suggested {:.4} ({} B, predicted {:.4}), defaults {:.4} ({} B){}",
+            "[{}/{}] {id}: suggested {:.4} ({} B, predicted {:.4}){}, defaults {:.4} ({} B){}",
             i + 1,
             ids.len(),
             suggested.ssim,
             suggested.svg_bytes,
             s.predicted_ssim,
+            verified
+                .as_ref()
+                .map(|(v, _)| format!(", verified {:.4} ({} B)", v.ssim, v.svg_bytes))
+                .unwrap_or_default(),
             defaults.ssim,
             defaults.svg_bytes,
             best.as_ref()
@@ -169,6 +185,9 @@ fn main() -> anyhow::Result<()> {
             "image": id,
             "suggested": {"params": s.params, "ssim": suggested.ssim, "svg_bytes": suggested.svg_bytes,
                           "predicted_ssim": s.predicted_ssim, "met_target": s.met_target, "ms": suggested_ms},
+            "verified": verified.as_ref().map(|(v, ms)| serde_json::json!({"params": v.params, "ssim": v.ssim,
+                "svg_bytes": v.svg_bytes, "met_target": v.met_target, "kept_suggestion": v.kept_suggestion,
+                "measured": v.measured, "ms": ms})),
             "defaults": {"ssim": defaults.ssim, "svg_bytes": defaults.svg_bytes, "ms": defaults_ms},
             "grid_best": best.map(|b| serde_json::json!({"ssim": b.ssim, "svg_bytes": b.svg_bytes, "ms": grid_ms})),
         }));
@@ -194,10 +213,11 @@ fn main() -> anyhow::Result<()> {
         "correlation_models": manager.correlation().is_some(),
         "median": {
             "suggested": {"ssim": median(col("suggested", "ssim")), "svg_bytes": median(col("suggested", "svg_bytes")), "ms": median(col("suggested", "ms"))},
+            "verified": a.verify.then(|| serde_json::json!({"ssim": median(col("verified", "ssim")), "svg_bytes": median(col("verified", "svg_bytes")), "ms": median(col("verified", "ms"))})),
             "defaults": {"ssim": median(col("defaults", "ssim")), "svg_bytes": median(col("defaults", "svg_bytes")), "ms": median(col("defaults", "ms"))},
             "grid_best": a.grid.then(|| serde_json::json!({"ssim": median(col("grid_best", "ssim")), "svg_bytes": median(col("grid_best", "svg_bytes")), "ms": median(col("grid_best", "ms"))})),
         },
-        "reached_target": {"suggested": reached("suggested"), "defaults": reached("defaults"), "grid_best": a.grid.then(|| reached("grid_best"))},
+        "reached_target": {"suggested": reached("suggested"), "verified": a.verify.then(|| reached("verified")), "defaults": reached("defaults"), "grid_best": a.grid.then(|| reached("grid_best"))},
     });
     println!("{}", serde_json::to_string_pretty(&summary)?);
     if let Some(path) = a.json {

@@ -330,17 +330,34 @@ fn classify_with_the_classifier_or_say_why_not() {
     );
 }
 
-#[test]
-fn suggest_searches_with_the_model_and_explains_itself() {
-    let v = stdout_json(&vectune(&[
+/// `vectune suggest LOGO --json` on the fixture models at `target`, with `extra` arguments.
+fn suggest_json(target: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
         "suggest",
         LOGO,
         "--models",
         FIXTURE_MODELS,
         "--target",
-        "0.8",
+        target,
         "--json",
-    ]));
+    ];
+    args.extend(extra);
+    stdout_json(&vectune(&args))
+}
+
+/// `-p name=value` arguments for a JSON parameter object.
+fn param_args(params: &serde_json::Value) -> Vec<String> {
+    params
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(k, x)| ["-p".to_string(), format!("{k}={x}")])
+        .collect()
+}
+
+#[test]
+fn suggest_searches_with_the_model_and_explains_itself() {
+    let v = suggest_json("0.8", &[]);
     assert_eq!(v["source"], "model", "{v}");
     assert_eq!(v["candidates"], 600);
     assert_eq!(v["target"].as_f64().unwrap() as f32, 0.8);
@@ -351,15 +368,8 @@ fn suggest_searches_with_the_model_and_explains_itself() {
     assert_eq!(v["met_target"], predicted >= 0.8, "{v}");
     // The suggested parameters predict what the suggestion says.
     let mut args = vec!["predict", LOGO, "--models", FIXTURE_MODELS, "--json"];
-    let assignments: Vec<String> = v["params"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, x)| format!("{k}={x}"))
-        .collect();
-    for a in &assignments {
-        args.extend(["-p", a.as_str()]);
-    }
+    let assignments = param_args(&v["params"]);
+    args.extend(assignments.iter().map(String::as_str));
     let p = stdout_json(&vectune(&args));
     assert!(
         (p["ssim"].as_f64().unwrap() - predicted).abs() < 1e-5,
@@ -368,6 +378,73 @@ fn suggest_searches_with_the_model_and_explains_itself() {
     fails_with(&["suggest", LOGO, "--target", "1.5"], "not in [0, 1]");
     let text = vectune(&["suggest", LOGO, "--models", FIXTURE_MODELS]);
     let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("vectorize with: --param color_precision="),
+        "{text}"
+    );
+}
+
+#[test]
+fn suggest_verify_measures_the_shortlist_and_keeps_the_best_measured() {
+    let v = suggest_json("0.9", &["--verify"]);
+    // The shortlist: the suggestion first, no repeats, VTracer's defaults among them.
+    let shortlist = v["shortlist"].as_array().unwrap();
+    assert!(!shortlist.is_empty() && shortlist.len() <= 6, "{v}");
+    assert_eq!(shortlist[0]["params"], v["params"]);
+    let defaults = stdout_json(&vectune(&["measure", LOGO, "--json"]));
+    assert!(
+        shortlist.iter().any(|c| c["params"] == defaults["params"]),
+        "{v}"
+    );
+    for (i, c) in shortlist.iter().enumerate() {
+        assert!(
+            shortlist[i + 1..]
+                .iter()
+                .all(|d| d["params"] != c["params"])
+        );
+    }
+    // Every shortlisted candidate was measured, as `vectune measure` measures it.
+    let checked = &v["verified"];
+    let measured = checked["measured"].as_array().unwrap();
+    assert_eq!(measured.len(), shortlist.len());
+    for (m, c) in measured.iter().zip(shortlist) {
+        assert_eq!(m["params"], c["params"]);
+        assert_eq!(m["predicted_ssim"], c["predicted_ssim"]);
+    }
+    let mut args = vec!["measure", LOGO, "--json"];
+    let chosen = param_args(&checked["params"]);
+    args.extend(chosen.iter().map(String::as_str));
+    let again = stdout_json(&vectune(&args));
+    assert_eq!(again["ssim"], checked["ssim"], "{v}");
+    assert_eq!(again["svg_bytes"], checked["svg_bytes"]);
+    // The choice: the smallest measured SVG that reaches the target, else the most faithful.
+    let ssim = |m: &serde_json::Value| m["ssim"].as_f64().unwrap();
+    let reaching: Vec<&serde_json::Value> = measured.iter().filter(|m| ssim(m) >= 0.9).collect();
+    let best = checked["ssim"].as_f64().unwrap();
+    if reaching.is_empty() {
+        assert_eq!(checked["met_target"], false);
+        assert!(measured.iter().all(|m| ssim(m) <= best), "{v}");
+    } else {
+        assert_eq!(checked["met_target"], true);
+        let smallest = reaching
+            .iter()
+            .map(|m| m["svg_bytes"].as_u64().unwrap())
+            .min();
+        assert_eq!(checked["svg_bytes"].as_u64(), smallest, "{v}");
+    }
+    // never less faithful than the defaults when the target is missed
+    assert!(checked["met_target"] == true || best >= ssim(&defaults));
+    assert_eq!(
+        checked["kept_suggestion"],
+        checked["params"] == v["params"],
+        "{v}"
+    );
+    let text = vectune(&["suggest", LOGO, "--models", FIXTURE_MODELS, "--verify"]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("measured SSIM") && text.contains("measured with VTracer"),
+        "{text}"
+    );
     assert!(
         text.contains("vectorize with: --param color_precision="),
         "{text}"

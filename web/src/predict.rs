@@ -173,6 +173,16 @@ mod tests {
         // The suggested set's prediction is what predict says for it.
         let p = predict_params(&m, &image, &[s.params]);
         assert!((p[0].ssim - s.predicted_ssim).abs() < 1e-6);
+        // The shortlist (what `vectune suggest --verify` measures): the suggestion first, VTracer's
+        // defaults among them, each with the prediction predict gives it.
+        assert_eq!(s.shortlist[0].params, s.params);
+        let shortlisted: Vec<Params> = s.shortlist.iter().map(|c| c.params).collect();
+        assert!(shortlisted.contains(&Params::default()));
+        let p = predict_params(&m, &image, &shortlisted);
+        for (c, q) in s.shortlist.iter().zip(&p) {
+            assert!((c.predicted_ssim - q.ssim).abs() < 1e-6, "{}", c.params);
+            assert!(c.predicted_svg_bytes.is_some_and(|b| b > 0.0));
+        }
         assert_eq!(
             suggest(&m, &image, 1.5, 0.02).unwrap_err(),
             "target SSIM 1.5 is not in [0, 1]"

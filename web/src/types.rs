@@ -80,6 +80,18 @@ export interface Suggestion {
   /** Parameter sets scored. */
   candidates: number;
   source: "model" | "heuristic";
+  /** The candidates worth checking with a real VTracer run (`loadTracer()` then `trace`), best first:
+   * this suggestion, the choices at safety margins 0.02, 0.05 and 0.1, the most faithful, the smallest
+   * SVGs predicted within 0.02 and 0.05 of the target, and VTracer's defaults; no repeats, at most 8. `vectune suggest --verify` measures them all and keeps the smallest
+   * SVG that reaches the target. */
+  shortlist: ShortlistCandidate[];
+}
+/** One of a suggestion's `shortlist`. */
+export interface ShortlistCandidate {
+  params: Params;
+  predicted_ssim: number;
+  /** From the correlation file's size model, when it loaded. */
+  predicted_svg_bytes?: number;
 }
 /** Image statistics (see core/src/features.rs). */
 export interface Features {
