@@ -401,6 +401,69 @@ pub struct Candidate {
     pub predicted_svg_bytes: Option<f32>,
 }
 
+/// A shortlisted candidate measured with VTracer (`vectune suggest --verify`, the browser tracer's
+/// `verify`): its prediction beside what VTracer's SVG actually reaches.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MeasuredCandidate {
+    /// The parameters.
+    pub params: Params,
+    /// What the quality model predicted.
+    pub predicted_ssim: f32,
+    /// The SSIM VTracer's SVG actually reaches (as `vectune measure`).
+    pub ssim: f64,
+    /// The SVG's size in bytes.
+    pub svg_bytes: usize,
+    /// Wall time of VTracer alone, milliseconds.
+    pub vectorize_ms: f64,
+}
+
+/// A suggestion checked with VTracer: every shortlisted candidate measured, the choice remade on the
+/// measurements ([`verified`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Verified {
+    /// The chosen parameters: the smallest measured SVG that reaches the target, else the highest
+    /// measured SSIM.
+    pub params: Params,
+    /// Their measured SSIM.
+    pub ssim: f64,
+    /// Their SVG's size in bytes.
+    pub svg_bytes: usize,
+    /// Whether the measured SSIM reaches the target.
+    pub met_target: bool,
+    /// Whether the choice is the suggestion's own pick (else the measurements overruled it).
+    pub kept_suggestion: bool,
+    /// Every shortlisted candidate, measured, in the shortlist's order.
+    pub measured: Vec<MeasuredCandidate>,
+    /// Wall time of all the measurements, milliseconds.
+    pub ms: f64,
+}
+
+/// The choice remade on measurements: [`choose`] with no margin (the numbers are no longer
+/// predictions) over the measured shortlist of a suggestion whose pick was `picked`. The shortlist
+/// holds the pick, safer and more faithful choices and VTracer's defaults, so the choice reaches
+/// the target whenever one of them does, and is never less faithful than the defaults when none
+/// does. `None` for an empty `measured`.
+pub fn verified(
+    picked: &Params,
+    target: f32,
+    measured: Vec<MeasuredCandidate>,
+    ms: f64,
+) -> Option<Verified> {
+    let ssim: Vec<f32> = measured.iter().map(|m| m.ssim as f32).collect();
+    let bytes: Vec<f32> = measured.iter().map(|m| m.svg_bytes as f32).collect();
+    let choice = choose(&ssim, &bytes, target, 0.0)?;
+    let best = &measured[choice.index];
+    Some(Verified {
+        params: best.params,
+        ssim: best.ssim,
+        svg_bytes: best.svg_bytes,
+        met_target: choice.met_target,
+        kept_suggestion: best.params == *picked,
+        measured,
+        ms,
+    })
+}
+
 /// A suggestion: parameters, what they are predicted to give, and how they were found.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Suggestion {
@@ -775,5 +838,48 @@ mod tests {
         );
         assert!(shortlist(&[], &[], 0.95, 0.0, Some(0)).is_empty());
         assert!(shortlist(&ssim, &bytes[..2], 0.95, 0.0, Some(0)).is_empty());
+    }
+
+    #[test]
+    fn verified_keeps_the_smallest_measured_svg_that_reaches_the_target() {
+        let at = |cp: f64, ssim: f64, svg_bytes: usize| MeasuredCandidate {
+            params: Params::default().with(ParamId::ColorPrecision, cp).unwrap(),
+            predicted_ssim: 0.96,
+            ssim,
+            svg_bytes,
+            vectorize_ms: 1.0,
+        };
+        let pick = at(3.0, 0.93, 100).params;
+        // the pick falls short when measured; a safer, larger set reaches the target
+        let v = verified(
+            &pick,
+            0.95,
+            vec![at(3.0, 0.93, 100), at(5.0, 0.97, 900), at(6.0, 0.955, 400)],
+            2.0,
+        )
+        .unwrap();
+        assert_eq!((v.params.color_precision(), v.svg_bytes), (6, 400));
+        assert!(v.met_target && !v.kept_suggestion);
+        assert_eq!((v.measured.len(), v.ms), (3, 2.0));
+        // none reaches it: the most faithful measured
+        let v = verified(
+            &pick,
+            0.99,
+            vec![at(3.0, 0.93, 100), at(5.0, 0.97, 900)],
+            1.0,
+        )
+        .unwrap();
+        assert_eq!(v.params.color_precision(), 5);
+        assert!(!v.met_target);
+        // the pick kept
+        let v = verified(
+            &pick,
+            0.9,
+            vec![at(3.0, 0.93, 100), at(5.0, 0.97, 900)],
+            1.0,
+        )
+        .unwrap();
+        assert!(v.kept_suggestion && v.met_target);
+        assert_eq!(verified(&pick, 0.9, Vec::new(), 0.0), None);
     }
 }

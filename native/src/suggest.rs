@@ -7,7 +7,6 @@
 
 use std::time::Instant;
 
-use serde::Serialize;
 use vectune_core::image::ImageRef;
 use vectune_core::params::Params;
 use vectune_core::suggest::{self, SuggestError};
@@ -15,7 +14,7 @@ use vectune_truth::TruthError;
 use vectune_truth::measure::measure;
 use vectune_truth::render::Renderer;
 
-pub use vectune_core::suggest::Suggestion;
+pub use vectune_core::suggest::{MeasuredCandidate, Suggestion, Verified};
 
 use crate::manager::ModelManager;
 use crate::predict;
@@ -39,47 +38,9 @@ pub fn suggest(
     )
 }
 
-/// One shortlisted candidate, measured.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct MeasuredCandidate {
-    /// The parameters.
-    pub params: Params,
-    /// What the quality model predicted.
-    pub predicted_ssim: f32,
-    /// The SSIM VTracer's SVG actually reaches (as `vectune measure`).
-    pub ssim: f64,
-    /// The SVG's size in bytes.
-    pub svg_bytes: usize,
-    /// Wall time of VTracer alone, milliseconds.
-    pub vectorize_ms: f64,
-}
-
-/// A suggestion checked with VTracer ([`verify`]).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Verified {
-    /// The chosen parameters: the smallest measured SVG that reaches the target, else the highest
-    /// measured SSIM.
-    pub params: Params,
-    /// Their measured SSIM.
-    pub ssim: f64,
-    /// Their SVG's size in bytes.
-    pub svg_bytes: usize,
-    /// Whether the measured SSIM reaches the target.
-    pub met_target: bool,
-    /// Whether the choice is the suggestion's own pick (else the measurements overruled it).
-    pub kept_suggestion: bool,
-    /// Every shortlisted candidate, measured, in the shortlist's order.
-    pub measured: Vec<MeasuredCandidate>,
-    /// Wall time of all the measurements (run in parallel), milliseconds.
-    pub ms: f64,
-}
-
 /// Measures every candidate of `suggestion`'s shortlist with VTracer (vectorize, render, SSIM:
 /// `vectune measure`; in parallel) and chooses again on the measurements with the core's rule
-/// ([`suggest::choose`], no margin: the numbers are no longer predictions). The shortlist holds
-/// the suggestion itself, safer and more faithful choices and VTracer's defaults, so the choice
-/// reaches the target whenever one of them does, and is never less faithful than the defaults
-/// when none does. `item` names the image in errors.
+/// ([`suggest::verified`]). `item` names the image in errors.
 pub fn verify(
     suggestion: &Suggestion,
     image: &ImageRef<'_>,
@@ -87,16 +48,26 @@ pub fn verify(
 ) -> Result<Verified, TruthError> {
     let started = Instant::now();
     let renderer = Renderer::new();
-    let results: Vec<Result<MeasuredCandidate, TruthError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = suggestion
+    // the shortlist (the core always gives one; else the suggestion alone)
+    let alone = [(suggestion.params, suggestion.predicted_ssim)];
+    let sets: Vec<(Params, f32)> = if suggestion.shortlist.is_empty() {
+        alone.to_vec()
+    } else {
+        suggestion
             .shortlist
             .iter()
-            .map(|c| {
+            .map(|c| (c.params, c.predicted_ssim))
+            .collect()
+    };
+    let results: Vec<Result<MeasuredCandidate, TruthError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = sets
+            .iter()
+            .map(|&(params, predicted_ssim)| {
                 let renderer = &renderer;
                 scope.spawn(move || {
-                    measure(image, &c.params, renderer, item).map(|m| MeasuredCandidate {
-                        params: c.params,
-                        predicted_ssim: c.predicted_ssim,
+                    measure(image, &params, renderer, item).map(|m| MeasuredCandidate {
+                        params,
+                        predicted_ssim,
                         ssim: m.ssim,
                         svg_bytes: m.svg_bytes,
                         vectorize_ms: m.vectorize_ms,
@@ -113,30 +84,9 @@ pub fn verify(
             .collect()
     });
     let measured = results.into_iter().collect::<Result<Vec<_>, _>>()?;
-    let ssim: Vec<f32> = measured.iter().map(|m| m.ssim as f32).collect();
-    let bytes: Vec<f32> = measured.iter().map(|m| m.svg_bytes as f32).collect();
     let ms = started.elapsed().as_secs_f64() * 1e3;
-    let Some(choice) = suggest::choose(&ssim, &bytes, suggestion.target, 0.0) else {
-        // an empty shortlist (the core always gives one): the suggestion, measured alone
-        let m = measure(image, &suggestion.params, &renderer, item)?;
-        return Ok(Verified {
-            params: suggestion.params,
-            ssim: m.ssim,
-            svg_bytes: m.svg_bytes,
-            met_target: m.ssim >= f64::from(suggestion.target),
-            kept_suggestion: true,
-            measured: Vec::new(),
-            ms: started.elapsed().as_secs_f64() * 1e3,
-        });
-    };
-    let best = &measured[choice.index];
-    Ok(Verified {
-        params: best.params,
-        ssim: best.ssim,
-        svg_bytes: best.svg_bytes,
-        met_target: choice.met_target,
-        kept_suggestion: best.params == suggestion.params,
-        measured,
-        ms,
-    })
+    Ok(
+        suggest::verified(&suggestion.params, suggestion.target, measured, ms)
+            .expect("at least one set was measured"),
+    )
 }

@@ -7,10 +7,12 @@
 // parity test; skipped without it unless VECTUNE_REQUIRE_NATIVE=1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
-import { decodeImage, init, loadTracer, validateParams } from '../../web/pkg/index.js';
-import { logoPath, nativeMeasure, skipWithoutNative } from './fixtures.js';
+import { decodeImage, init, loadTracer, validateParams, Vectune } from '../../web/pkg/index.js';
+import { logoPath, nativeBin, nativeMeasure, requireNative, root, skipWithoutNative } from './fixtures.js';
 
 /** Both sides run the same Rust code on the same pixels; only the platform's libm may differ. */
 const SSIM_TOLERANCE = 1e-9;
@@ -90,4 +92,41 @@ test('trace: bad input throws an Error with the core\'s message and the module k
   );
   // No trap: the instance still answers.
   assert.ok(trace(rgba, width, height, {}).ssim > 0.5);
+});
+
+test('verify equals `vectune suggest --verify` on the packaged models (tract): the same sets measured, the same choice', { skip: skipWithoutNative }, async () => {
+  requireNative();
+  const { rgba, width, height } = await golden();
+  const packaged = join(root, 'models');
+  const native = JSON.parse(execFileSync(nativeBin,
+    ['--models', packaged, '--backend', 'tract', 'suggest', logoPath, '--target', '0.9', '--verify', '--json'],
+    { encoding: 'utf8' }));
+  const v = await Vectune.fromUrl(packaged);
+  const suggestion = v.suggest(rgba, width, height, 0.9);
+  v.free();
+  assert.deepEqual(suggestion.shortlist.map((c) => c.params), native.shortlist.map((c) => c.params));
+  const checked = (await loadTracer()).verify(rgba, width, height, suggestion);
+  const want = native.verified;
+  assert.deepEqual(checked.params, want.params);
+  assert.equal(checked.svg_bytes, want.svg_bytes);
+  assert.ok(Math.abs(checked.ssim - want.ssim) <= SSIM_TOLERANCE, `${checked.ssim} vs ${want.ssim}`);
+  assert.equal(checked.met_target, want.met_target);
+  assert.equal(checked.kept_suggestion, want.kept_suggestion);
+  assert.deepEqual(checked.measured.map((m) => [m.params, m.svg_bytes]), want.measured.map((m) => [m.params, m.svg_bytes]));
+  assert.ok(checked.ms >= 0 && Number.isFinite(checked.ms));
+});
+
+test('verify: a malformed suggestion throws an Error naming what is wrong', async () => {
+  const { rgba, width, height } = await golden();
+  const { verify } = await loadTracer();
+  assert.throws(() => verify(rgba, width, height, { params: {} }), /^Error: not a suggestion: missing field `target`/);
+  assert.throws(() => verify(rgba, width, height, { params: {}, target: 1.5, shortlist: [] }),
+    /^Error: not a suggestion: target 1.5 is not in \[0, 1\]$/);
+  assert.throws(() => verify(rgba, width, height, { params: {}, target: 0.9, shortlist: [{ params: { color_precision: 0 }, predicted_ssim: 0.9 }] }),
+    /color_precision/);
+  // An empty shortlist: the suggestion's own set, measured.
+  const alone = verify(rgba, width, height, { params: { color_precision: 5 }, target: 0.9, shortlist: [] });
+  assert.equal(alone.measured.length, 1);
+  assert.equal(alone.params.color_precision, 5);
+  assert.ok(alone.kept_suggestion);
 });

@@ -2,10 +2,10 @@
 // WebAssembly module come from wasm-bindgen's generated vectune_web.d.ts.
 import type { Vectune, Status, Prediction, ParamsInput, BatchItem, BatchAnswer, Classification, Suggestion, Features, Rgba, DecodedImage, ParamSpec } from './vectune_web.js';
 
-import type { Trace } from './trace/vectune_trace.js';
+import type { Trace, Verified } from './trace/vectune_trace.js';
 
 export * from './vectune_web.js';
-export type { Trace } from './trace/vectune_trace.js';
+export type { Trace, Verified } from './trace/vectune_trace.js';
 
 /** Loads the .wasm once (fetch in browsers, the file system in Node); later calls share it. */
 export declare function init(module?: BufferSource | WebAssembly.Module | URL | string | Response): Promise<unknown>;
@@ -14,6 +14,9 @@ export declare function init(module?: BufferSource | WebAssembly.Module | URL | 
 export interface Tracer {
   /** VTracer's SVG of an RGBA8 image and its actual SSIM (as `vectune measure`); throws on bad input. */
   trace(rgba: Rgba, width: number, height: number, params?: ParamsInput): Trace;
+  /** A suggestion (`Vectune.suggest` on these pixels) checked with VTracer: its `shortlist` measured, the
+   * smallest measured SVG that reaches its target kept, else the most faithful (as `vectune suggest --verify`). */
+  verify(rgba: Rgba, width: number, height: number, suggestion: Suggestion): Verified;
 }
 
 /** Imports the VTracer module on first call; later calls share it. A failed load rejects and may be retried. */
@@ -46,5 +49,7 @@ export declare class VectuneWorker {
   paramSchema(): Promise<ParamSpec[]>;
   /** `loadTracer()` then `trace` in the worker: the VTracer module is loaded there on first use. */
   trace(rgba: Rgba, width: number, height: number, params?: ParamsInput): Promise<Trace>;
+  /** `loadTracer()` then `verify` in the worker. */
+  verify(rgba: Rgba, width: number, height: number, suggestion: Suggestion): Promise<Verified>;
   terminate(): void;
 }

@@ -73,8 +73,10 @@ let tracer;
 
 /**
  * Loads the VTracer module (trace/, built from web/trace) on first call; later calls return the
- * same promise. Resolves to `{ trace }`: `trace(rgba, width, height, params)` returns
- * VTracer's SVG and its actual SSIM, as `vectune measure` computes it. A failed load (e.g. offline
+ * same promise. Resolves to `{ trace, verify }`: `trace(rgba, width, height, params)` returns
+ * VTracer's SVG and its actual SSIM, as `vectune measure` computes it; `verify(rgba, width, height,
+ * suggestion)` measures a suggestion's `shortlist` and keeps the smallest measured SVG that reaches
+ * its target, as `vectune suggest --verify`. A failed load (e.g. offline
  * before the first call) rejects with an Error saying so, and may be retried.
  * `module` may be the .wasm's bytes, a `WebAssembly.Module`, a URL or a `Response`.
  */
@@ -84,7 +86,7 @@ export function loadTracer(module) {
     const url = new URL('./trace/vectune_trace_bg.wasm', import.meta.url);
     const source = module ?? (url.protocol === 'file:' ? await readBytes(url) : url);
     await glue.default({ module_or_path: source });
-    return { trace: glue.trace };
+    return { trace: glue.trace, verify: glue.verify };
   })().catch((err) => {
     tracer = undefined;
     throw new Error(`cannot load the VTracer module: ${err?.message ?? err}`, { cause: err });
@@ -124,7 +126,7 @@ Vectune.fromUrl = async function fromUrl(baseUrl, options = {}) {
 /** The methods a `VectuneWorker` forwards (see worker.js). */
 const WORKER_METHODS = [
   'predict', 'predictParams', 'predictBatch', 'classify', 'suggest', 'heuristic', 'features', 'status', 'version',
-  'decodeImage', 'paramSchema', 'trace',
+  'decodeImage', 'paramSchema', 'trace', 'verify',
 ];
 
 /**

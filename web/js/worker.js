@@ -16,9 +16,9 @@ self.onmessage = async (event) => {
       await init();
       vectune = args[0] == null ? new Vectune() : await Vectune.fromUrl(args[0]);
       result = vectune.status();
-    } else if (method === 'trace') {
-      // VTracer's module is imported here on the first trace only.
-      result = (await loadTracer()).trace(...args);
+    } else if (method === 'trace' || method === 'verify') {
+      // VTracer's module is imported here on the first trace or verify only.
+      result = (await loadTracer())[method](...args);
     } else if (Object.hasOwn(FUNCTIONS, method)) {
       await init();
       result = FUNCTIONS[method](...args);

@@ -1,6 +1,6 @@
 // Type-checked, never run (tests/web/types.test.js runs tsc on it): the package's types as a
 // TypeScript consumer uses them, imported by the package's own name.
-import { init, loadTracer, Vectune, VectuneWorker, decodeImage, paramSchema, type Prediction, type Status, type Trace } from 'vectune';
+import { init, loadTracer, Vectune, VectuneWorker, decodeImage, paramSchema, type Prediction, type Status, type Suggestion, type Trace, type Verified } from 'vectune';
 
 await init();
 const v: Vectune = await Vectune.fromUrl('/models/');
@@ -22,6 +22,10 @@ const tracer = await loadTracer();
 const traced: Trace = tracer.trace(img.rgba, img.width, img.height, { filter_speckle: 8 });
 const svg: string = traced.svg;
 const actual: number = (await worker.trace(img.rgba, 1, 1)).ssim + traced.params.color_precision;
+const suggestion: Suggestion = v.suggest(img.rgba, 1, 1, 0.95);
+const alternative: number = suggestion.shortlist[0].predicted_ssim;
+const checked: Verified = tracer.verify(img.rgba, 1, 1, suggestion);
+const measured: number = checked.measured[0].ssim + (await worker.verify(img.rgba, 1, 1, suggestion)).svg_bytes;
 // @ts-expect-error: not a parameter name
 v.predict(img.rgba, 1, 1, { colour_precision: 4 });
-console.log(total, many, ssim, cls, gradient, viaWorker, name, svg, actual);
+console.log(total, many, ssim, cls, gradient, viaWorker, name, svg, actual, alternative, checked.met_target, measured);

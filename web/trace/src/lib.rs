@@ -11,7 +11,8 @@
 //! white, VTracer 0.6.5, resvg, standard SSIM), built without its dataset builder. The SSIM is
 //! therefore the one `vectune measure` reports for the same pixels and parameters.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use vectune_core::suggest::{self, MeasuredCandidate};
 use vectune_core::{image::ImageRef, params::Params};
 use vectune_truth::{measure_with_clock, render::Renderer};
 use wasm_bindgen::prelude::*;
@@ -29,7 +30,7 @@ extern "C" {
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
-import type { Params, ParamsInput } from '../vectune_web.js';
+import type { Params, ParamsInput, Suggestion } from '../vectune_web.js';
 /** What `trace` returns: VTracer's SVG and its measured quality. */
 export interface Trace {
   /** The SVG document VTracer wrote. */
@@ -44,6 +45,21 @@ export interface Trace {
   traceMs: number;
   /** The complete parameter set used (omitted parameters at VTracer's defaults). */
   params: Params;
+}
+/** What `verify` returns: a suggestion checked with VTracer (as `vectune suggest --verify --json`'s `verified`). */
+export interface Verified {
+  /** The smallest measured SVG that reaches the target, else the most faithful measured. */
+  params: Params;
+  /** Its measured SSIM. */
+  ssim: number;
+  svg_bytes: number;
+  met_target: boolean;
+  /** Whether the choice is the suggestion's own pick (else the measurements overruled it). */
+  kept_suggestion: boolean;
+  /** Every shortlisted set, measured, in the shortlist's order. */
+  measured: { params: Params; predicted_ssim: number; ssim: number; svg_bytes: number; vectorize_ms: number }[];
+  /** Wall time of all the measurements, milliseconds. */
+  ms: number;
 }
 "#;
 
@@ -92,6 +108,76 @@ pub fn trace(
     };
     answer
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(JsValue::from)
+}
+
+/// The part of a `Suggestion` (vectune-web's `suggest`) that [`verify`] reads.
+#[derive(Deserialize)]
+struct ToVerify {
+    params: Params,
+    target: f32,
+    shortlist: Vec<Shortlisted>,
+}
+
+#[derive(Deserialize)]
+struct Shortlisted {
+    params: Params,
+    predicted_ssim: f32,
+}
+
+/// Checks a suggestion with VTracer: measures every set of its `shortlist` (one after another, as
+/// [`trace`]) and keeps the smallest measured SVG that reaches its `target`, else the most faithful
+/// measured (the core's `suggest::verified`, as `vectune suggest --verify`). `suggestion` is what
+/// `Vectune.suggest` returned for these pixels. Throws an `Error` naming what is wrong for a
+/// malformed suggestion, and as [`trace`] for bad pixels.
+#[wasm_bindgen(unchecked_return_type = "Verified")]
+pub fn verify(
+    rgba: &[u8],
+    width: u32,
+    height: u32,
+    #[wasm_bindgen(unchecked_param_type = "Suggestion")] suggestion: JsValue,
+) -> Result<JsValue, JsValue> {
+    let image = ImageRef::new(rgba, width, height).map_err(js_error)?;
+    let s: ToVerify = serde_wasm_bindgen::from_value(suggestion).map_err(|e| {
+        // serde-wasm-bindgen's errors are JS `Error`s; their text starts with "Error: "
+        let e = e.to_string();
+        js_error(format!(
+            "not a suggestion: {}",
+            e.strip_prefix("Error: ").unwrap_or(&e)
+        ))
+    })?;
+    if !(0.0..=1.0).contains(&s.target) {
+        return Err(js_error(format!(
+            "not a suggestion: target {} is not in [0, 1]",
+            s.target
+        )));
+    }
+    let sets: Vec<Shortlisted> = if s.shortlist.is_empty() {
+        vec![Shortlisted {
+            params: s.params,
+            predicted_ssim: f32::NAN,
+        }]
+    } else {
+        s.shortlist
+    };
+    let renderer = Renderer::new();
+    let started = performance_now();
+    let mut measured = Vec::with_capacity(sets.len());
+    for c in sets {
+        let (m, _) = measure_with_clock(&image, &c.params, &renderer, ITEM, performance_now)
+            .map_err(js_error)?;
+        measured.push(MeasuredCandidate {
+            params: c.params,
+            predicted_ssim: c.predicted_ssim,
+            ssim: m.ssim,
+            svg_bytes: m.svg_bytes,
+            vectorize_ms: m.vectorize_ms,
+        });
+    }
+    let ms = performance_now() - started;
+    let v = suggest::verified(&s.params, s.target, measured, ms)
+        .ok_or_else(|| js_error("not a suggestion: nothing to measure"))?;
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(JsValue::from)
 }
 
