@@ -81,6 +81,26 @@ test('demo page: upload the golden logo, move a slider, prediction equals native
     mkdirSync(join(root, 'target'), { recursive: true });
     await page.screenshot({ path: join(root, 'target', 'web-demo.png'), fullPage: true });
 
+    // Check with VTracer: the worker measures the shortlist and the sliders go to the measured choice, the one the
+    // tracer's verify makes in Node for the same suggestion.
+    await page.check('#verify');
+    await page.click('#suggest');
+    await page.waitForFunction(() => document.getElementById('suggestion').dataset.verified !== undefined);
+    await ready();
+    const verified = JSON.parse(await page.getAttribute('#suggestion', 'data-verified'));
+    const checked = JSON.parse(await page.getAttribute('#suggestion', 'data-json'));
+    assert.equal(verified.measured.length, checked.shortlist.length);
+    await init();
+    const { rgba, width, height } = decodeImage(readFileSync(logoPath));
+    const local = (await loadTracer()).verify(rgba, width, height, checked);
+    assert.deepEqual(verified.params, local.params);
+    assert.equal(verified.svg_bytes, local.svg_bytes);
+    for (const [name, value] of Object.entries(verified.params)) {
+      assert.equal(Number(await page.inputValue(`#p-${name}`)), value, name);
+    }
+    assert.match(await page.textContent('#suggestion'), /the target 0.95: measured [0-9.]+, SVG .* measured with VTracer/);
+    await page.uncheck('#verify');
+
     // A file that is not an image: the page says why and shows no prediction.
     await page.setInputFiles('#file', { name: 'bad.png', mimeType: 'image/png', buffer: Buffer.from('not an image') });
     await page.waitForFunction(() => document.getElementById('error').textContent !== '');

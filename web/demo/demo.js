@@ -48,7 +48,9 @@ function setSliders(values) {
 }
 
 /** Asks the worker for parameters reaching the target SSIM with the smallest SVG, moves the
- * sliders there and predicts (the same model, so the shown SSIM is the suggestion's). */
+ * sliders there and predicts (the same model, so the shown SSIM is the suggestion's). With "check
+ * with VTracer", the worker then measures the suggestion's shortlist (`verify`) and the sliders go to
+ * the smallest measured SVG that reaches the target (else the most faithful measured). */
 async function suggest() {
   if (!state.image) return;
   const target = Number($('target').value);
@@ -58,11 +60,23 @@ async function suggest() {
   document.body.dataset.state = 'suggesting';
   try {
     const s = await worker.suggest(rgba, width, height, target);
-    setSliders(s.params);
     const size = s.predicted_svg_bytes ? `, SVG ≈ ${Math.round(s.predicted_svg_bytes / 100) / 10} kB` : '';
-    $('suggestion').textContent = `${s.met_target ? 'Reaches' : 'Best found, below'} the target ${target}: ` +
+    let text = `${s.met_target ? 'Reaches' : 'Best found, below'} the target ${target}: ` +
       `predicted ${s.predicted_ssim.toFixed(4)}${size} (${s.candidates} sets scored, start: ${s.start_from}` +
       `${s.class ? `, ${s.class}` : ''}, source: ${s.source})`;
+    delete $('suggestion').dataset.verified;
+    if ($('verify').checked) {
+      $('suggestion').textContent = `Measuring ${s.shortlist.length} sets with VTracer…`;
+      const v = await worker.verify(rgba, width, height, s);
+      setSliders(v.params);
+      text = `${v.met_target ? 'Reaches' : 'Best measured, below'} the target ${target}: measured ` +
+        `${v.ssim.toFixed(4)}, SVG ${Math.round(v.svg_bytes / 100) / 10} kB (${v.measured.length} sets measured ` +
+        `with VTracer in ${Math.round(v.ms)} ms; ${v.kept_suggestion ? 'the model\'s pick' : 'overruling the model\'s pick'})`;
+      $('suggestion').dataset.verified = JSON.stringify(v);
+    } else {
+      setSliders(s.params);
+    }
+    $('suggestion').textContent = text;
     $('suggestion').dataset.json = JSON.stringify(s);
     showError();
     schedule();
