@@ -39,7 +39,7 @@ pub fn suggest(
 }
 
 /// Measures every candidate of `suggestion`'s shortlist with VTracer (vectorize, render, SSIM:
-/// `vectune measure`; in parallel) and chooses again on the measurements with the core's rule
+/// `vectune measure`; in parallel, one worker per core) and chooses again on the measurements with the core's rule
 /// ([`suggest::verified`]). `item` names the image in errors.
 pub fn verify(
     suggestion: &Suggestion,
@@ -59,30 +59,47 @@ pub fn verify(
             .map(|c| (c.params, c.predicted_ssim))
             .collect()
     };
-    let results: Vec<Result<MeasuredCandidate, TruthError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = sets
-            .iter()
-            .map(|&(params, predicted_ssim)| {
-                let renderer = &renderer;
+    // one worker per core at most (a server runs several requests at once), each measuring every
+    // `workers`-th set; the results keep the shortlist's order
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, sets.len());
+    let mut results: Vec<Option<Result<MeasuredCandidate, TruthError>>> =
+        (0..sets.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let (renderer, sets) = (&renderer, &sets);
                 scope.spawn(move || {
-                    measure(image, &params, renderer, item).map(|m| MeasuredCandidate {
-                        params,
-                        predicted_ssim,
-                        ssim: m.ssim,
-                        svg_bytes: m.svg_bytes,
-                        vectorize_ms: m.vectorize_ms,
-                    })
+                    sets.iter()
+                        .enumerate()
+                        .skip(w)
+                        .step_by(workers)
+                        .map(|(i, &(params, predicted_ssim))| {
+                            let m = measure(image, &params, renderer, item).map(|m| {
+                                MeasuredCandidate {
+                                    params,
+                                    predicted_ssim,
+                                    ssim: m.ssim,
+                                    svg_bytes: m.svg_bytes,
+                                    vectorize_ms: m.vectorize_ms,
+                                }
+                            });
+                            (i, m)
+                        })
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                // measure catches VTracer's panics itself; a panic here would be a bug of ours
-                h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
-            })
-            .collect()
+        for h in handles {
+            // measure catches VTracer's panics itself; a panic here would be a bug of ours
+            for (i, m) in h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)) {
+                results[i] = Some(m);
+            }
+        }
     });
+    let results: Vec<Result<MeasuredCandidate, TruthError>> =
+        results.into_iter().flatten().collect();
     let measured = results.into_iter().collect::<Result<Vec<_>, _>>()?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
     Ok(
