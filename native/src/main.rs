@@ -145,6 +145,15 @@ enum Command {
 }
 
 /// `println!` that returns an error instead of panicking when stdout is closed (`| head`).
+/// `params` as the CLI's arguments: `--param name=value ...`.
+fn param_flags(params: &vectune_core::params::Params) -> String {
+    params
+        .iter()
+        .map(|(n, v)| format!("--param {n}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 macro_rules! out {
     ($($t:tt)*) => {{
         use std::io::Write as _;
@@ -371,15 +380,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         m.params
                     );
                 }
-                out!(
-                    "vectorize with: {}",
-                    checked
-                        .params
-                        .iter()
-                        .map(|(n, v)| format!("--param {n}={v}"))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                );
+                out!("vectorize with: {}", param_flags(&checked.params));
             } else {
                 out!(
                     "{}: {} (predicted SSIM {:.4}{}; target {:.2}, margin {:.2}: {})",
@@ -404,14 +405,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     s.candidates,
                     s.source.as_str()
                 );
-                out!(
-                    "vectorize with: {}",
-                    s.params
-                        .iter()
-                        .map(|(n, v)| format!("--param {n}={v}"))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                );
+                out!("vectorize with: {}", param_flags(&s.params));
             }
         }
         Command::Classify { image: path, json } => {

@@ -59,48 +59,32 @@ pub fn verify(
             .map(|c| (c.params, c.predicted_ssim))
             .collect()
     };
-    // one worker per core at most (a server runs several requests at once), each measuring every
-    // `workers`-th set; the results keep the shortlist's order
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, sets.len());
-    let mut results: Vec<Option<Result<MeasuredCandidate, TruthError>>> =
-        (0..sets.len()).map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|w| {
-                let (renderer, sets) = (&renderer, &sets);
+    // one worker per core at most (a server runs several requests at once), each on a run of
+    // consecutive sets: joined in order, the results keep the shortlist's order
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_worker = sets.len().div_ceil(workers);
+    let measured = std::thread::scope(|scope| {
+        let handles: Vec<_> = sets
+            .chunks(per_worker)
+            .map(|chunk| {
+                let renderer = &renderer;
                 scope.spawn(move || {
-                    sets.iter()
-                        .enumerate()
-                        .skip(w)
-                        .step_by(workers)
-                        .map(|(i, &(params, predicted_ssim))| {
-                            let m = measure(image, &params, renderer, item).map(|m| {
-                                MeasuredCandidate {
-                                    params,
-                                    predicted_ssim,
-                                    ssim: m.ssim,
-                                    svg_bytes: m.svg_bytes,
-                                    vectorize_ms: m.vectorize_ms,
-                                }
-                            });
-                            (i, m)
+                    chunk
+                        .iter()
+                        .map(|&(params, predicted)| {
+                            measure(image, &params, renderer, item)
+                                .map(|m| m.candidate(params, predicted))
                         })
-                        .collect::<Vec<_>>()
+                        .collect::<Vec<Result<MeasuredCandidate, TruthError>>>()
                 })
             })
             .collect();
-        for h in handles {
+        handles
+            .into_iter()
             // measure catches VTracer's panics itself; a panic here would be a bug of ours
-            for (i, m) in h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)) {
-                results[i] = Some(m);
-            }
-        }
-    });
-    let results: Vec<Result<MeasuredCandidate, TruthError>> =
-        results.into_iter().flatten().collect();
-    let measured = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect::<Result<Vec<_>, _>>()
+    })?;
     let ms = started.elapsed().as_secs_f64() * 1e3;
     Ok(
         suggest::verified(&suggestion.params, suggestion.target, measured, ms)

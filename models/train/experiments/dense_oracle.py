@@ -21,10 +21,10 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import KFold
 
-sys.path[:0] = [str(pathlib.Path(__file__).resolve().parents[1]), str(pathlib.Path(__file__).resolve().parent)]
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import data  # noqa: E402
 import metrics  # noqa: E402
-from residuals import session  # noqa: E402
+from export import session  # noqa: E402
 
 
 def gbm():

@@ -21,17 +21,11 @@ import sys
 import time
 
 import numpy as np
-import onnxruntime as ort
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import data  # noqa: E402
+from export import session  # noqa: E402  (one thread, CPU)
 import metrics  # noqa: E402
-
-
-def session(path):
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
 
 def bins(p, k=8):

@@ -1,7 +1,7 @@
 //! One measurement: flatten -> vectorize -> render -> SSIM, the definition of what vectune predicts.
 
 use serde::{Deserialize, Serialize};
-use vectune_core::{image::ImageRef, params::Params};
+use vectune_core::{image::ImageRef, params::Params, suggest::MeasuredCandidate};
 
 use crate::render::{Background, Renderer, flatten_on_white};
 use crate::{TruthError, ssim, vectorize};
@@ -17,6 +17,20 @@ pub struct Measurement {
     pub path_count: usize,
     /// Wall time of VTracer alone, milliseconds.
     pub vectorize_ms: f64,
+}
+
+impl Measurement {
+    /// This measurement of a suggestion's shortlisted `params` (`vectune suggest --verify`, the
+    /// browser tracer's `verify`), beside the quality model's `predicted_ssim` for them.
+    pub fn candidate(&self, params: Params, predicted_ssim: f32) -> MeasuredCandidate {
+        MeasuredCandidate {
+            params,
+            predicted_ssim,
+            ssim: self.ssim,
+            svg_bytes: self.svg_bytes,
+            vectorize_ms: self.vectorize_ms,
+        }
+    }
 }
 
 /// Measures `image` with `params`; `item` names the image in errors.

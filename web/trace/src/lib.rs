@@ -12,7 +12,7 @@
 //! therefore the one `vectune measure` reports for the same pixels and parameters.
 
 use serde::{Deserialize, Serialize};
-use vectune_core::suggest::{self, MeasuredCandidate};
+use vectune_core::suggest;
 use vectune_core::{image::ImageRef, params::Params};
 use vectune_truth::{measure_with_clock, render::Renderer};
 use wasm_bindgen::prelude::*;
@@ -166,13 +166,7 @@ pub fn verify(
     for c in sets {
         let (m, _) = measure_with_clock(&image, &c.params, &renderer, ITEM, performance_now)
             .map_err(js_error)?;
-        measured.push(MeasuredCandidate {
-            params: c.params,
-            predicted_ssim: c.predicted_ssim,
-            ssim: m.ssim,
-            svg_bytes: m.svg_bytes,
-            vectorize_ms: m.vectorize_ms,
-        });
+        measured.push(m.candidate(c.params, c.predicted_ssim));
     }
     let ms = performance_now() - started;
     let v = suggest::verified(&s.params, s.target, measured, ms)
