@@ -9,17 +9,20 @@
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | [`error`] | the one error type, with the kind every edge reports (bad input, model unavailable, overloaded, runtime) |
 //! | [`params`] | the VTracer parameter schema (one table), validation, encoding to `[f32; 8]` |
 //! | [`image`] | a validated, borrowed RGBA8 image and the pixel-count limit |
 //! | [`preprocess`] | RGBA8 -> white composite -> letterbox -> area resize -> ImageNet CHW tensor |
-//! | [`features`] | cheap image statistics with documented formulas |
+//! | [`features`] | cheap image statistics with documented formulas, and the models' statistics input |
 //! | [`heuristic`] | a fallback quality estimate from features + parameters |
-//! | [`batch`] | batch splitting, tensor assembly, result scatter, the dynamic-batching policy |
+//! | [`batch`] | the parameter tensor, and grouping a bulk request's items by image |
 //! | [`cache`] | an LRU, memory-budgeted cache with pinning and stats |
+//! | [`encoding`] | the embedding cache: an image's encoding kept by its content |
 //! | [`manifest`] | the model manifest types and their validation |
-//! | [`backend`] | the `Send + Sync` trait every inference runtime implements |
+//! | [`graph`] | the `Send + Sync` trait every runtime's loaded graph implements, and its tensor layouts |
+//! | [`models`] | vectune's models by task over any runtime: loading, reports, the pipeline's model calls |
 //! | [`predict`] | the quality model for one image and many parameter sets, output checks, class probabilities |
-//! | [`suggest`] | starting parameters from the correlation model, candidate search, the choice |
+//! | [`suggest`] | starting parameters from the correlation model, candidate search, the choice, verification |
 //!
 //! ```
 //! use vectune_core::{features, heuristic, image::ImageRef, params::Params};
@@ -40,13 +43,16 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-pub mod backend;
 pub mod batch;
 pub mod cache;
+pub mod encoding;
+pub mod error;
 pub mod features;
+pub mod graph;
 pub mod heuristic;
 pub mod image;
 pub mod manifest;
+pub mod models;
 pub mod params;
 pub mod predict;
 pub mod preprocess;

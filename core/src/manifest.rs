@@ -34,9 +34,8 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::params::{ENCODING_VERSION, PARAM_COUNT};
-use crate::preprocess::{
-    CHANNELS, IMAGE_STATS, IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE, SIZE_FEATURES,
-};
+use crate::features::{IMAGE_STATS, SIZE_FEATURES};
+use crate::preprocess::{CHANNELS, IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE};
 
 /// The manifest schema version this core reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -522,13 +521,27 @@ impl ModelEntry {
     }
 
     /// Whether this is a quality head that takes one image's embedding once for all its parameter
-    /// sets: its `embedding` input is `[1, D]` and `params` `[N, 8]` (the head broadcasts the row;
-    /// since the shipped ensemble, stop 15). Older heads take `[N, D]`, one row per parameter set.
+    /// sets: its `embedding` input is `[1, D]` and `params` `[N, 8]` (the head broadcasts the row).
+    /// Other heads take `[N, D]`, one row per parameter set.
     pub fn shares_embedding(&self) -> bool {
         self.task == Task::QualityHead
             && self
                 .input("embedding")
                 .is_some_and(|t| t.shape.first() == Some(&Dim::Fixed(1)))
+    }
+
+    /// The classifier's labels in output order, as the core's class names ([`LOGO_CLASSES`]);
+    /// labels that are not among them, and repeats, are left out (validation rejects both).
+    pub fn classes(&self) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::with_capacity(self.labels.len());
+        for label in &self.labels {
+            if let Some(c) = LOGO_CLASSES.iter().find(|c| **c == label.as_str())
+                && !out.contains(c)
+            {
+                out.push(c);
+            }
+        }
+        out
     }
 
     /// The input called `name`.
@@ -537,7 +550,7 @@ impl ModelEntry {
     }
 
     /// The per-image statistics input, if the model has one: its name and how many of the
-    /// [`crate::preprocess::image_stats`] it reads (a prefix): `size` reads 2, `stats` all 11.
+    /// [`crate::features::image_stats`] it reads (a prefix): `size` reads 2, `stats` all 11.
     pub fn stats_input(&self) -> Option<(&'static str, usize)> {
         if self.input("stats").is_some() {
             Some(("stats", IMAGE_STATS))
@@ -702,6 +715,12 @@ impl ModelEntry {
                 Err(self.shape_err(alloc::format!(
                     "output [N, {out:?}] must have one logit per label ({} labels)",
                     self.labels.len()
+                )))
+            }
+            Task::Classifier if self.classes().len() != self.labels.len() => {
+                Err(self.shape_err(alloc::format!(
+                    "labels {:?} must be distinct classes among {LOGO_CLASSES:?}",
+                    self.labels
                 )))
             }
             Task::QualityEncoder if out.len() != 1 || out[0] == 0 => Err(self.shape_err(

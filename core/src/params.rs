@@ -330,6 +330,21 @@ pub enum ParamError {
     },
 }
 
+impl ParamError {
+    /// The parameter concerned (`params` for an encoded vector of the wrong length).
+    pub fn param(&self) -> &str {
+        match self {
+            ParamError::Unknown { name } => name,
+            ParamError::Missing { name }
+            | ParamError::Duplicate { name }
+            | ParamError::NotFinite { name, .. }
+            | ParamError::OutOfRange { name, .. }
+            | ParamError::NotInteger { name, .. } => name,
+            ParamError::WrongLength { .. } => "params",
+        }
+    }
+}
+
 impl fmt::Display for ParamError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -1,26 +1,30 @@
 //! Quality predictions, the same for every binding (native, browser): [`predict_params`] runs the
-//! quality model for one image and many parameter sets (the split form encodes the image once and
-//! runs only the head per set; the combined model sees the image once per row, in bounded chunks),
-//! checks its outputs (one finite value per set, clamped to `[0, 1]`), and falls back to the
-//! heuristic, with the reason, when no model is available or a model fails. Every [`Prediction`]
-//! says which [`Source`] produced it. Classifier logits become a class index and probabilities.
-//! A [`Prepared`] image is preprocessed at most once for every model that reads it.
+//! quality model of a [`ModelSet`] for one image and many parameter sets (the split form encodes
+//! the image once and runs only the head per set; the combined model sees the image once per row,
+//! in bounded chunks), checks its outputs (one finite value per set, clamped to `[0, 1]`), and
+//! falls back to the heuristic, with the reason, when no model is available or a model fails.
+//! Every [`Prediction`] says which [`Source`] produced it. [`predict_cached`] keeps each image's
+//! encoding in an [`EncodingStore`] for the next call. Classifier logits become a class and
+//! probabilities. A [`Prepared`] image is preprocessed at most once for every model that reads it.
 
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cell::OnceCell;
 
 use serde::Serialize;
 
-use crate::backend::{Backend, BackendError, Batch, softmax};
 use crate::batch::params_tensor;
-use crate::features::{self, Features};
+use crate::encoding::{Encoding, EncodingStore, ImageKey};
+use crate::error::Error;
+use crate::features::{self, Features, IMAGE_STATS};
+use crate::graph::Batch;
 use crate::heuristic;
 use crate::image::ImageRef;
-use crate::manifest::LOGO_CLASSES;
+use crate::models::{ModelSet, QualityPath};
 use crate::params::Params;
-use crate::preprocess::{self, IMAGE_STATS};
+use crate::preprocess;
 
 /// Which component produced a number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -73,7 +77,7 @@ pub fn heuristic_from(f: &Features, params: Params, fallback: Option<String>) ->
 pub struct Prepared<'a> {
     image: ImageRef<'a>,
     features: OnceCell<Features>,
-    tensor: OnceCell<Result<Vec<f32>, String>>,
+    tensor: OnceCell<Result<Vec<f32>, Error>>,
 }
 
 impl<'a> Prepared<'a> {
@@ -84,6 +88,11 @@ impl<'a> Prepared<'a> {
             features: OnceCell::new(),
             tensor: OnceCell::new(),
         }
+    }
+
+    /// The image.
+    pub fn image(&self) -> &ImageRef<'a> {
+        &self.image
     }
 
     /// Its features (`features::compute`), computed on the first call.
@@ -101,11 +110,11 @@ impl<'a> Prepared<'a> {
 
     /// The preprocessed tensor `[1, 3, 224, 224]`, computed on the first call; `Err` says why the
     /// image could not be preprocessed (every call gives the same answer).
-    pub fn tensor(&self) -> Result<&[f32], String> {
+    pub fn tensor(&self) -> Result<&[f32], Error> {
         self.tensor
             .get_or_init(|| {
                 preprocess::preprocess(self.image.data(), self.image.width(), self.image.height())
-                    .map_err(|e| e.to_string())
+                    .map_err(Error::from)
             })
             .as_deref()
             .map_err(Clone::clone)
@@ -118,48 +127,71 @@ impl<'a> Prepared<'a> {
     }
 }
 
-/// Predicts the SSIM of `image` for each of `params` with the models of `backend` along `path`
-/// (`None`: no quality model, the heuristic answers). Never fails: a model error falls back to the
-/// heuristic, with the reason.
-pub fn predict_params(
-    backend: &dyn Backend,
-    path: Option<QualityPath>,
-    image: &ImageRef<'_>,
-    params: &[Params],
-) -> Vec<Prediction> {
-    predict_prepared(backend, path, &Prepared::new(*image), params)
+/// Predicts the SSIM of `image` for each of `params` with the quality model of `models` (none
+/// usable: the heuristic answers). Never fails: a model error falls back to the heuristic, with
+/// the reason.
+pub fn predict_params(models: &ModelSet, image: &ImageRef<'_>, params: &[Params]) -> Vec<Prediction> {
+    predict_prepared(models, &Prepared::new(*image), params)
 }
 
 /// [`predict_params`] on a [`Prepared`] image, for callers that also run other models on it (the
 /// suggester) or need its features.
-pub fn predict_prepared(
-    backend: &dyn Backend,
-    path: Option<QualityPath>,
-    image: &Prepared<'_>,
-    params: &[Params],
-) -> Vec<Prediction> {
+pub fn predict_prepared(models: &ModelSet, image: &Prepared<'_>, params: &[Params]) -> Vec<Prediction> {
     if params.is_empty() {
         return Vec::new();
     }
     // The statistics feed the model's `stats` input and, should no model answer, the heuristic.
     let f = image.features();
-    let Some(path) = path else {
+    let Some(path) = models.quality_path() else {
         return heuristic_all(f, params, None);
     };
     if path == QualityPath::Split {
-        return match encode(backend, image) {
-            Ok(embedding) => predict_from_embedding(backend, f, &embedding, params),
-            Err(reason) => heuristic_all(f, params, Some(reason)),
+        return match encode(models, image) {
+            Ok(embedding) => predict_from_embedding(models, f, &embedding, params),
+            Err(e) => heuristic_all(f, params, Some(e.to_string())),
         };
     }
     let result = image
         .tensor()
         .and_then(|tensor| {
-            let stats = preprocess::image_stats(f);
-            quality_for_params(backend, path, tensor, &stats, params).map_err(|e| e.to_string())
+            let stats = features::image_stats(f);
+            quality_for_params(models, path, tensor, &stats, params)
         })
         .and_then(|v| ssim_values(v, params.len()));
     model_predictions(f, params, result)
+}
+
+/// [`predict_params`] that keeps each image's encoding in `store`: predicting again for the same
+/// pixels runs only the head, not the features, preprocessing and encoder. Only the split form
+/// has an encoding to keep; otherwise this is [`predict_params`].
+pub fn predict_cached(
+    models: &ModelSet,
+    store: &dyn EncodingStore,
+    image: &ImageRef<'_>,
+    params: &[Params],
+) -> Vec<Prediction> {
+    if params.is_empty() || models.quality_path() != Some(QualityPath::Split) {
+        return predict_params(models, image, params);
+    }
+    let key = ImageKey::of(image);
+    let encoding = match store.get(&key) {
+        Some(e) => e,
+        None => {
+            let prepared = Prepared::new(*image);
+            match encode(models, &prepared) {
+                Ok(embedding) => {
+                    let e = Arc::new(Encoding {
+                        features: prepared.into_features(),
+                        embedding,
+                    });
+                    store.put(key, e.clone());
+                    e
+                }
+                Err(e) => return heuristic_all(prepared.features(), params, Some(e.to_string())),
+            }
+        }
+    };
+    predict_from_embedding(models, &encoding.features, &encoding.embedding, params)
 }
 
 /// The heuristic for every parameter set, with the reason the model did not answer (if any).
@@ -174,7 +206,7 @@ fn heuristic_all(f: &Features, params: &[Params], reason: Option<String>) -> Vec
 fn model_predictions(
     f: &Features,
     params: &[Params],
-    values: Result<Vec<f32>, String>,
+    values: Result<Vec<f32>, Error>,
 ) -> Vec<Prediction> {
     match values {
         Ok(values) => values
@@ -187,17 +219,15 @@ fn model_predictions(
                 fallback: None,
             })
             .collect(),
-        Err(reason) => heuristic_all(f, params, Some(reason)),
+        Err(e) => heuristic_all(f, params, Some(e.to_string())),
     }
 }
 
 /// The split form's first half: encodes the prepared image with its statistics into one
-/// embedding row. Callers that predict many times for one image (a slider in a page) keep the
-/// embedding and call [`predict_from_embedding`].
-pub fn encode(backend: &dyn Backend, image: &Prepared<'_>) -> Result<Vec<f32>, String> {
-    backend
-        .encode_images(image.tensor()?, &preprocess::image_stats(image.features()))
-        .map_err(|e| e.to_string())
+/// embedding row. Callers that predict many times for one image keep the embedding and call
+/// [`predict_from_embedding`] (or let [`predict_cached`] do it).
+pub fn encode(models: &ModelSet, image: &Prepared<'_>) -> Result<Vec<f32>, Error> {
+    models.encode(image.tensor()?, &features::image_stats(image.features()))
 }
 
 /// A classification: the most probable class and every class's probability.
@@ -205,7 +235,7 @@ pub fn encode(backend: &dyn Backend, image: &Prepared<'_>) -> Result<Vec<f32>, S
 pub struct Classification {
     /// The most probable class.
     pub class: &'static str,
-    /// Probability per class, in [`LOGO_CLASSES`] order.
+    /// Probability per class, in the classifier's output order.
     pub probabilities: Vec<(&'static str, f32)>,
 }
 
@@ -231,21 +261,20 @@ impl Serialize for Classification {
 }
 
 /// The classifier on a prepared image; `Err` says why no classifier answered.
-pub fn classify(backend: &dyn Backend, image: &Prepared<'_>) -> Result<Classification, String> {
-    let logits = backend
-        .classify(image.tensor()?)
-        .map_err(|e| e.to_string())?;
-    let (best, p) = class_probabilities(&logits)?;
+pub fn classify(models: &ModelSet, image: &Prepared<'_>) -> Result<Classification, Error> {
+    let logits = models.classify(image.tensor()?)?;
+    let classes = models.classes();
+    let (best, p) = class_probabilities(&logits, classes.len())?;
     Ok(Classification {
-        class: LOGO_CLASSES[best],
-        probabilities: LOGO_CLASSES.iter().copied().zip(p).collect(),
+        class: classes[best],
+        probabilities: classes.iter().copied().zip(p).collect(),
     })
 }
 
 /// The split form's second half: the head for each of `params` on one image's embedding (from
 /// [`encode`]); the heuristic (from `f`) with the reason should the head fail.
 pub fn predict_from_embedding(
-    backend: &dyn Backend,
+    models: &ModelSet,
     f: &Features,
     embedding: &[f32],
     params: &[Params],
@@ -253,34 +282,10 @@ pub fn predict_from_embedding(
     if params.is_empty() {
         return Vec::new();
     }
-    let values = backend
+    let values = models
         .predict_head_one(embedding, &params_tensor(params))
-        .map_err(|e| e.to_string())
         .and_then(|v| ssim_values(v, params.len()));
     model_predictions(f, params, values)
-}
-
-/// Which form of the quality model runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum QualityPath {
-    /// Encoder once, head per parameter set.
-    Split,
-    /// The combined model, one row per parameter set.
-    Combined,
-}
-
-impl QualityPath {
-    /// The form the loaded models allow: the split form when both halves are there, else the
-    /// combined model, else none (`None`: the heuristic answers).
-    pub fn choose(has_split: bool, has_quality: bool) -> Option<QualityPath> {
-        if has_split {
-            Some(QualityPath::Split)
-        } else if has_quality {
-            Some(QualityPath::Combined)
-        } else {
-            None
-        }
-    }
 }
 
 /// Rows per run of the combined model (each row carries a whole image tensor).
@@ -288,17 +293,17 @@ pub const COMBINED_CHUNK: usize = 32;
 
 /// Raw model outputs for one preprocessed image (`tensor`, `stats`) and each of `params`.
 pub fn quality_for_params(
-    backend: &dyn Backend,
+    models: &ModelSet,
     path: QualityPath,
     tensor: &[f32],
     stats: &[f32; IMAGE_STATS],
     params: &[Params],
-) -> Result<Vec<f32>, BackendError> {
+) -> Result<Vec<f32>, Error> {
     match path {
         QualityPath::Split => {
             // One image: its embedding once, for every parameter set (the head checks the width).
-            let embedding = backend.encode_images(tensor, stats)?;
-            backend.predict_head_one(&embedding, &params_tensor(params))
+            let embedding = models.encode(tensor, stats)?;
+            models.predict_head_one(&embedding, &params_tensor(params))
         }
         QualityPath::Combined => {
             let mut out = Vec::with_capacity(params.len());
@@ -306,7 +311,7 @@ pub fn quality_for_params(
                 let images = tensor.repeat(chunk.len());
                 let stats = stats.repeat(chunk.len());
                 let p = params_tensor(chunk);
-                out.extend(backend.predict_quality(Batch::new(&images, &stats, &p)?)?);
+                out.extend(models.predict_quality(Batch::new(&images, &stats, &p)?)?);
             }
             Ok(out)
         }
@@ -314,12 +319,12 @@ pub fn quality_for_params(
 }
 
 /// Checks `n` model outputs (one finite value each) and clamps them to `[0, 1]`.
-pub fn ssim_values(values: Vec<f32>, n: usize) -> Result<Vec<f32>, String> {
+pub fn ssim_values(values: Vec<f32>, n: usize) -> Result<Vec<f32>, Error> {
     if values.len() != n {
-        return Err(format!(
+        return Err(Error::runtime(format!(
             "model returned {} values for {n} parameter sets",
             values.len()
-        ));
+        )));
     }
     values
         .into_iter()
@@ -327,19 +332,19 @@ pub fn ssim_values(values: Vec<f32>, n: usize) -> Result<Vec<f32>, String> {
             if v.is_finite() {
                 Ok(v.clamp(0.0, 1.0))
             } else {
-                Err(format!("model returned {v}"))
+                Err(Error::runtime(format!("model returned {v}")))
             }
         })
         .collect()
 }
 
-/// Classifier logits -> (index of the most probable class in [`LOGO_CLASSES`], probabilities).
-pub fn class_probabilities(logits: &[f32]) -> Result<(usize, Vec<f32>), String> {
-    if logits.len() != LOGO_CLASSES.len() || logits.iter().any(|l| !l.is_finite()) {
-        return Err(format!(
-            "the classifier returned {} values: {logits:?}",
+/// Classifier logits for `classes` classes -> (index of the most probable class, probabilities).
+pub fn class_probabilities(logits: &[f32], classes: usize) -> Result<(usize, Vec<f32>), Error> {
+    if logits.len() != classes || classes == 0 || logits.iter().any(|l| !l.is_finite()) {
+        return Err(Error::runtime(format!(
+            "the classifier returned {} values for {classes} classes: {logits:?}",
             logits.len()
-        ));
+        )));
     }
     let p = softmax(logits);
     let best = p
@@ -350,10 +355,19 @@ pub fn class_probabilities(logits: &[f32]) -> Result<(usize, Vec<f32>), String> 
     Ok((best, p))
 }
 
+/// Softmax of one row of logits (numerically stable); empty in, empty out.
+pub fn softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f32> = logits.iter().map(|&l| libm::expf(l - max)).collect();
+    let sum: f32 = exps.iter().sum();
+    exps.into_iter().map(|e| e / sum).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use alloc::vec;
+    use crate::manifest::LOGO_CLASSES;
 
     #[test]
     fn outputs_are_checked_and_clamped() {
@@ -364,6 +378,7 @@ mod tests {
         assert!(
             ssim_values(vec![0.5], 2)
                 .unwrap_err()
+                .to_string()
                 .contains("1 values for 2")
         );
         assert!(ssim_values(vec![f32::NAN], 1).is_err());
@@ -371,10 +386,18 @@ mod tests {
 
     #[test]
     fn logits_become_a_class_and_probabilities() {
-        let (best, p) = class_probabilities(&[0.0, 3.0, 1.0, 0.0]).unwrap();
+        let (best, p) = class_probabilities(&[0.0, 3.0, 1.0, 0.0], 4).unwrap();
         assert_eq!(LOGO_CLASSES[best], "text_based");
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
-        assert!(class_probabilities(&[1.0]).is_err());
-        assert!(class_probabilities(&[0.0, f32::INFINITY, 0.0, 0.0]).is_err());
+        assert!(class_probabilities(&[1.0], 4).is_err());
+        assert!(class_probabilities(&[0.0, f32::INFINITY, 0.0, 0.0], 4).is_err());
+    }
+
+    #[test]
+    fn softmax_is_a_distribution() {
+        let p = softmax(&[1.0, 2.0, 3.0, 1000.0]);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(p[3] > 0.99);
+        assert!(softmax(&[]).is_empty());
     }
 }

@@ -43,34 +43,6 @@ pub const CHANNELS: usize = 3;
 /// Length of one image tensor: `3 * 224 * 224` (CHW).
 pub const TENSOR_LEN: usize = CHANNELS * INPUT_SIZE * INPUT_SIZE;
 
-/// Number of size features per image ([`size_features`]).
-pub const SIZE_FEATURES: usize = 2;
-
-/// The original size as model input: `[log2(width) / 10, log2(height) / 10]` (about `[0.6, 1]` for
-/// 64-1024 px). The 224x224 view loses the size, yet many VTracer parameters are in pixels
-/// (`filter_speckle`, `length_threshold`), so the quality model takes it as its `size` input.
-pub fn size_features(width: u32, height: u32) -> [f32; SIZE_FEATURES] {
-    [
-        libm::log2f(width.max(1) as f32) / 10.0,
-        libm::log2f(height.max(1) as f32) / 10.0,
-    ]
-}
-
-/// Number of image statistics per image ([`image_stats`]).
-pub const IMAGE_STATS: usize = SIZE_FEATURES + crate::features::VECTOR_LEN;
-
-/// The per-image side input of the quality models: [`size_features`] followed by
-/// [`Features::vector`](crate::features::Features::vector) (full-resolution colour statistics and
-/// structure the 224 px view blurs). A model declares how many of them it reads, always a prefix:
-/// an input named `size` takes the first [`SIZE_FEATURES`], one named `stats` all
-/// [`IMAGE_STATS`] (see [`crate::manifest::ModelEntry::stats_input`]).
-pub fn image_stats(f: &crate::features::Features) -> [f32; IMAGE_STATS] {
-    let mut out = [0.0; IMAGE_STATS];
-    out[..SIZE_FEATURES].copy_from_slice(&size_features(f.width, f.height));
-    out[SIZE_FEATURES..].copy_from_slice(&f.vector());
-    out
-}
-
 /// ImageNet per-channel mean of RGB in `[0, 1]`, as used by torchvision's pretrained models
 /// (torchvision `transforms.Normalize` documentation, "ImageNet" statistics).
 pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
@@ -371,22 +343,6 @@ mod tests {
                 .iter()
                 .all(|v| (v - expect).abs() < 1e-4)
         );
-    }
-
-    #[test]
-    fn size_features_are_log_scaled() {
-        assert_eq!(size_features(1024, 64), [1.0, 0.6]);
-        assert_eq!(size_features(0, 1), [0.0, 0.0]);
-    }
-
-    #[test]
-    fn image_stats_are_size_then_the_feature_vector() {
-        let rgba = [10u8, 20, 30, 255].repeat(8 * 4);
-        let f = crate::features::compute(&crate::image::ImageRef::new(&rgba, 8, 4).unwrap());
-        let s = image_stats(&f);
-        assert_eq!(s[..SIZE_FEATURES], size_features(8, 4));
-        assert_eq!(s[SIZE_FEATURES..], f.vector());
-        assert_eq!(f.vector()[..3], [3.0, 2.0, 0.0]); // log2 8, log2 4, log2 of one colour
     }
 
     #[test]

@@ -34,11 +34,12 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::Backend;
+use crate::error::Error;
 use crate::features::Features;
 use crate::image::ImageRef;
+use crate::models::ModelSet;
 use crate::params::{PARAM_COUNT, ParamId, Params};
-use crate::predict::{self, Prepared, QualityPath, Source};
+use crate::predict::{self, Prepared, Source};
 
 /// The correlation file's schema version this build reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -47,12 +48,12 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub const DEFAULT_TARGET: f32 = 0.95;
 
 /// The default safety margin of `suggest` (the CLI's `--margin`): a candidate must be *predicted*
-/// to reach `target + margin`. None by default. Measured on 80 real val logos of the training set
-/// (`eval_suggester --data DIR --split val --real --spread --images 80 --no-grid --margin M`, stop
-/// 14): a margin of 0.02 makes 43 instead of 38 of them reach 0.95 with run v14 (44 instead of 41
-/// with v10), for about twice the median SVG size (19.7 vs 8.9 kB; v10 20.4 vs 10.1 kB), because
-/// more images then fall back to the most faithful candidate. A caller who needs the target more
-/// than a small SVG can ask for it.
+/// to reach `target + margin`. None by default: on 80 real val logos of the training set
+/// (`eval_suggester --data DIR --split val --real --spread --images 80 --no-grid --margin M`;
+/// `models/README.md`, "Suggester"), a margin of 0.02 made a few more of them reach 0.95 (43
+/// instead of 38) for about twice the median SVG size (19.7 vs 8.9 kB), because more images then
+/// fall back to the most faithful candidate. A caller who needs the target more than a small SVG
+/// can ask for it.
 pub const DEFAULT_MARGIN: f32 = 0.0;
 
 /// Names of [`feature_vector`]'s entries, in order; a correlation file must list exactly these.
@@ -303,8 +304,8 @@ pub fn candidates(start: &Params) -> Vec<Params> {
 }
 
 /// [`candidates`] around `start`, then VTracer's defaults when they are not among them: what
-/// [`suggest`] scores. Measured at stop 15 (`eval_suggester`, 80 real logos of the training set's
-/// val split, run v14 + v15): the same 41 / 80 reach SSIM 0.95, and the median SVG is 5 % smaller
+/// [`suggest`] scores. Measured with `eval_suggester` on 80 real logos of the training set's val
+/// split (`models/README.md`, "Suggester"): the same 41 / 80 reach SSIM 0.95, and the median SVG is 5 % smaller
 /// (9,071 vs 9,590 bytes): on 3 of the 4 logos where the defaults were chosen they were smaller
 /// (up to 10x) and at least as faithful as the candidate chosen without them.
 pub fn candidates_with_defaults(start: &Params) -> Vec<Params> {
@@ -390,14 +391,14 @@ pub fn shortlist(
 }
 
 /// A candidate of a suggestion's [`Suggestion::shortlist`]: parameters and their predictions.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
     /// The parameters.
     pub params: Params,
     /// Their predicted SSIM.
     pub predicted_ssim: f32,
     /// Their predicted SVG size, if a size model is loaded.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predicted_svg_bytes: Option<f32>,
 }
 
@@ -464,6 +465,46 @@ pub fn verified(
     })
 }
 
+/// Checks a suggestion with real VTracer runs: `measure` measures the candidates it is given (on a
+/// thread pool natively, in a worker in the browser) and returns them in the same order; the
+/// choice is remade on the measurements ([`verified`]), and `now_ms` (milliseconds, any origin)
+/// times it. The candidates are the `shortlist` (the suggestion's own pick first), or, for an
+/// empty shortlist, the pick alone (`params` with its `predicted_ssim`).
+pub fn verify(
+    params: &Params,
+    predicted_ssim: f32,
+    target: f32,
+    shortlist: &[Candidate],
+    measure: impl FnOnce(&[Candidate]) -> Result<Vec<MeasuredCandidate>, Error>,
+    now_ms: &dyn Fn() -> f64,
+) -> Result<Verified, Error> {
+    if !(0.0..=1.0).contains(&target) {
+        return Err(SuggestError::Target(target).into());
+    }
+    let alone = [Candidate {
+        params: *params,
+        predicted_ssim,
+        predicted_svg_bytes: None,
+    }];
+    let sets = if shortlist.is_empty() {
+        &alone[..]
+    } else {
+        shortlist
+    };
+    let started = now_ms();
+    let measured = measure(sets)?;
+    if measured.len() != sets.len() {
+        return Err(Error::runtime(alloc::format!(
+            "{} candidates were measured of {}",
+            measured.len(),
+            sets.len()
+        )));
+    }
+    let ms = now_ms() - started;
+    verified(params, target, measured, ms)
+        .ok_or_else(|| Error::runtime("no candidate was measured"))
+}
+
 /// A suggestion: parameters, what they are predicted to give, and how they were found.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Suggestion {
@@ -507,15 +548,14 @@ pub fn size_proxy(p: &Params) -> f32 {
 }
 
 /// Suggests parameters for `image` that reach `target` SSIM with the smallest SVG (predicted to
-/// reach `target + margin`, see [`DEFAULT_MARGIN`]): starts from
-/// `correlation` for the logo's class (the classifier of `backend`, when it has one; else VTracer's
-/// defaults), scores the [`candidates_with_defaults`] of the start with the quality model of `backend` along
-/// `path` (the heuristic when no model answers, see [`predict::predict_prepared`]) and [`choose`]s
-/// among them by the correlation file's size model (else [`size_proxy`]). The image is
-/// preprocessed and its features computed once, for the classifier and the quality model both.
+/// reach `target + margin`, see [`DEFAULT_MARGIN`]): starts from `correlation` for the logo's class
+/// (the classifier of `models`, when it has one; else VTracer's defaults), scores the
+/// [`candidates_with_defaults`] of the start with the quality model of `models` (the heuristic
+/// when no model answers, see [`predict::predict_prepared`]) and [`choose`]s among them by the
+/// correlation file's size model (else [`size_proxy`]). The image is preprocessed and its features
+/// computed once, for the classifier and the quality model both.
 pub fn suggest(
-    backend: &dyn Backend,
-    path: Option<QualityPath>,
+    models: &ModelSet,
     correlation: Option<&CorrelationModels>,
     image: &ImageRef<'_>,
     target: f32,
@@ -528,14 +568,14 @@ pub fn suggest(
         return Err(SuggestError::Margin(margin));
     }
     let prepared = Prepared::new(*image);
-    let class = predict::classify(backend, &prepared).ok().map(|c| c.class);
+    let class = predict::classify(models, &prepared).ok().map(|c| c.class);
     let fv = feature_vector(prepared.features());
     let (start, start_from) = match correlation {
         Some(c) => (c.start(&fv, class), "correlation"),
         None => (Params::default(), "defaults"),
     };
     let candidates = candidates_with_defaults(&start);
-    let predictions = predict::predict_prepared(backend, path, &prepared, &candidates);
+    let predictions = predict::predict_prepared(models, &prepared, &candidates);
     let ssim: Vec<f32> = predictions.iter().map(|p| p.ssim).collect();
     let bytes: Vec<f32> = match correlation {
         Some(c) => candidates.iter().map(|p| c.svg_bytes(p, &fv)).collect(),
@@ -575,102 +615,157 @@ pub fn suggest(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::{BackendError, Batch, MemoryUsage};
+    use crate::graph::{Feed, Graph, feed};
+    use crate::manifest::{Format, ModelEntry};
+    use crate::models::Preloaded;
+    use alloc::sync::Arc;
     use alloc::vec;
     use core::sync::atomic::{AtomicUsize, Ordering};
 
-    /// A backend that answers like a split-form model set with a classifier, and records which
-    /// tensor (its address) the classifier and the encoder were given.
+    /// What the fake graphs saw: the address of the image tensor each was given, and calls.
     #[derive(Default)]
-    struct Recorder {
+    struct Seen {
         classified: AtomicUsize,
         encoded: AtomicUsize,
         classify_calls: AtomicUsize,
         encode_calls: AtomicUsize,
-        classifier: bool,
     }
 
-    impl Backend for Recorder {
-        fn name(&self) -> &str {
-            "recorder"
-        }
-        fn predict_quality(&self, _: Batch<'_>) -> Result<Vec<f32>, BackendError> {
-            Err(BackendError::Runtime("not the split form".into()))
-        }
-        fn encode_images(&self, images: &[f32], _: &[f32]) -> Result<Vec<f32>, BackendError> {
-            self.encoded
-                .store(images.as_ptr() as usize, Ordering::SeqCst);
-            self.encode_calls.fetch_add(1, Ordering::SeqCst);
-            Ok(vec![0.0; 4])
-        }
-        fn embedding_dim(&self) -> usize {
-            4
-        }
-        fn predict_head(&self, _: &[f32], params: &[f32]) -> Result<Vec<f32>, BackendError> {
-            // higher for fewer colours: the choice is not the first candidate by accident
-            Ok(params
-                .chunks(PARAM_COUNT)
-                .map(|p| 0.9 + 0.05 * p[0])
-                .collect())
-        }
-        fn classify(&self, images: &[f32]) -> Result<Vec<f32>, BackendError> {
-            if !self.classifier {
-                return Err(BackendError::Unsupported {
-                    backend: "recorder".into(),
-                    task: "classifier",
-                });
+    /// A graph of the split form with a classifier (`task`), recording into `seen`.
+    struct Fake {
+        task: &'static str,
+        seen: Arc<Seen>,
+    }
+
+    impl Graph for Fake {
+        fn run(&self, feeds: &[Feed<'_>]) -> Result<Vec<f32>, Error> {
+            match self.task {
+                "encoder" => {
+                    let image = feed(feeds, "image")?.2.as_ptr() as usize;
+                    self.seen.encoded.store(image, Ordering::SeqCst);
+                    self.seen.encode_calls.fetch_add(1, Ordering::SeqCst);
+                    Ok(vec![0.0; 4])
+                }
+                // higher for fewer colours: the choice is not the first candidate by accident
+                "head" => Ok(feed(feeds, "params")?
+                    .2
+                    .chunks(PARAM_COUNT)
+                    .map(|p| 0.9 + 0.05 * p[0])
+                    .collect()),
+                _ => {
+                    let image = feed(feeds, "image")?.2.as_ptr() as usize;
+                    self.seen.classified.store(image, Ordering::SeqCst);
+                    self.seen.classify_calls.fetch_add(1, Ordering::SeqCst);
+                    Ok(vec![0.0, 0.0, 3.0, 0.0]) // gradient
+                }
             }
-            self.classified
-                .store(images.as_ptr() as usize, Ordering::SeqCst);
-            self.classify_calls.fetch_add(1, Ordering::SeqCst);
-            Ok(vec![0.0, 0.0, 3.0, 0.0]) // gradient
         }
-        fn memory(&self) -> MemoryUsage {
-            MemoryUsage::default()
+        fn input_names(&self) -> &[String] {
+            &[]
         }
+    }
+
+    fn entry(json: &str) -> ModelEntry {
+        serde_json::from_str(json).unwrap()
+    }
+
+    /// A split-form model set (with a classifier if `classifier`) over [`Fake`] graphs.
+    fn fake_models(classifier: bool) -> (ModelSet, Arc<Seen>) {
+        let seen = Arc::new(Seen::default());
+        let common = r#""file":"x","format":"onnx","sha256":"""#;
+        let mut entries = vec![
+            entry(&alloc::format!(
+                r#"{{"name":"enc","task":"quality_encoder",{common},"inputs":[{{"name":"image","shape":["N",3,224,224]}}],"outputs":[{{"name":"embedding","shape":["N",4]}}]}}"#
+            )),
+            entry(&alloc::format!(
+                r#"{{"name":"head","task":"quality_head",{common},"inputs":[{{"name":"embedding","shape":[1,4]}},{{"name":"params","shape":["N",8]}}],"outputs":[{{"name":"ssim","shape":["N",1]}}]}}"#
+            )),
+        ];
+        let mut source = Preloaded::default();
+        for (name, task) in [("enc", "encoder"), ("head", "head")] {
+            let g = Fake { task, seen: seen.clone() };
+            source.insert(name, Arc::new(g), 1);
+        }
+        if classifier {
+            entries.push(entry(&alloc::format!(
+                r#"{{"name":"cls","task":"classifier",{common},"inputs":[{{"name":"image","shape":["N",3,224,224]}}],"outputs":[{{"name":"logits","shape":["N",4]}}],"labels":["simple_geometric","text_based","gradient","complex"]}}"#
+            )));
+            let g = Fake { task: "classifier", seen: seen.clone() };
+            source.insert("cls", Arc::new(g), 1);
+        }
+        let models = ModelSet::new("fake", &Format::Onnx, &entries, Arc::new(source));
+        (models, seen)
     }
 
     #[test]
     fn suggest_preprocesses_once_for_the_classifier_and_the_encoder() {
         let rgba: Vec<u8> = (0..40 * 30 * 4).map(|i| (i * 7 % 256) as u8).collect();
         let image = ImageRef::new(&rgba, 40, 30).unwrap();
-        let backend = Recorder {
-            classifier: true,
-            ..Recorder::default()
-        };
-        let s = suggest(
-            &backend,
-            Some(QualityPath::Split),
-            None,
-            &image,
-            0.95,
-            DEFAULT_MARGIN,
-        )
-        .unwrap();
+        let (models, seen) = fake_models(true);
+        let s = suggest(&models, None, &image, 0.95, DEFAULT_MARGIN).unwrap();
         assert_eq!(s.class, Some("gradient"));
         assert_eq!(s.source, Source::Model);
-        assert_eq!(backend.classify_calls.load(Ordering::SeqCst), 1);
-        assert_eq!(backend.encode_calls.load(Ordering::SeqCst), 1);
+        assert_eq!(seen.classify_calls.load(Ordering::SeqCst), 1);
+        assert_eq!(seen.encode_calls.load(Ordering::SeqCst), 1);
         // the same tensor, not an equal copy: one preprocessing
         let (c, e) = (
-            backend.classified.load(Ordering::SeqCst),
-            backend.encoded.load(Ordering::SeqCst),
+            seen.classified.load(Ordering::SeqCst),
+            seen.encoded.load(Ordering::SeqCst),
         );
         assert!(c != 0 && c == e, "classifier saw {c:#x}, encoder {e:#x}");
 
         // No classifier: no class, the same suggestion machinery.
-        let backend = Recorder::default();
-        let s = suggest(&backend, Some(QualityPath::Split), None, &image, 0.95, 0.02).unwrap();
+        let (models, _) = fake_models(false);
+        let s = suggest(&models, None, &image, 0.95, 0.02).unwrap();
         assert_eq!((s.class, s.source), (None, Source::Model));
         assert_eq!((s.target, s.margin), (0.95, 0.02));
         for bad in [-0.01, 1.5, f32::NAN] {
-            let err = suggest(&backend, Some(QualityPath::Split), None, &image, 0.95, bad);
+            let err = suggest(&models, None, &image, 0.95, bad);
             assert!(matches!(err, Err(SuggestError::Margin(m)) if m.is_nan() == bad.is_nan()));
         }
         assert_eq!(
             SuggestError::Margin(-0.5).to_string(),
             "safety margin -0.5 is not in [0, 1]"
         );
+    }
+
+    #[test]
+    fn verify_measures_the_shortlist_or_the_pick_alone() {
+        let rgba: Vec<u8> = (0..40 * 30 * 4).map(|i| (i * 7 % 256) as u8).collect();
+        let image = ImageRef::new(&rgba, 40, 30).unwrap();
+        let (models, _) = fake_models(false);
+        let s = suggest(&models, None, &image, 0.95, 0.0).unwrap();
+        assert!(s.shortlist.len() > 1);
+        // a fake VTracer: measured SSIM is what was predicted minus 0.1, bytes by colour count
+        let fake = |sets: &[Candidate]| -> Result<Vec<MeasuredCandidate>, Error> {
+            Ok(sets
+                .iter()
+                .map(|c| MeasuredCandidate {
+                    params: c.params,
+                    predicted_ssim: c.predicted_ssim,
+                    ssim: f64::from(c.predicted_ssim) - 0.1,
+                    svg_bytes: c.params.color_precision() as usize * 100,
+                    vectorize_ms: 1.0,
+                })
+                .collect())
+        };
+        let clock = || 0.0;
+        let v = verify(&s.params, s.predicted_ssim, s.target, &s.shortlist, fake, &clock).unwrap();
+        assert_eq!(v.measured.len(), s.shortlist.len());
+        let order: Vec<Params> = v.measured.iter().map(|m| m.params).collect();
+        let want: Vec<Params> = s.shortlist.iter().map(|c| c.params).collect();
+        assert_eq!(order, want, "measured in the shortlist's order");
+        // an empty shortlist: the pick alone, with its own prediction
+        let v = verify(&s.params, s.predicted_ssim, s.target, &[], fake, &clock).unwrap();
+        assert_eq!(v.measured.len(), 1);
+        assert_eq!(v.measured[0].predicted_ssim, s.predicted_ssim);
+        assert!(v.kept_suggestion);
+        // a measurer that loses candidates, and a bad target, are errors with their kind
+        let short = |_: &[Candidate]| Ok(Vec::new());
+        let e = verify(&s.params, 0.9, 0.95, &s.shortlist, short, &clock).unwrap_err();
+        assert_eq!(e.kind(), crate::error::ErrorKind::Runtime);
+        let e = verify(&s.params, 0.9, 1.5, &[], fake, &clock).unwrap_err();
+        assert_eq!(e.field(), Some("target"));
     }
 
     #[test]
