@@ -12,6 +12,7 @@ use vectune_core::heuristic::{self, Coefficients};
 use vectune_core::image::ImageRef;
 
 use crate::TruthError;
+use crate::error::MeasureError;
 use crate::dataset::LabelRow;
 use crate::metrics::{Metrics, Scored, metrics};
 
@@ -33,7 +34,7 @@ pub fn image_features(
                 })?
                 .into_rgba8();
             let (w, h) = img.dimensions();
-            let view = ImageRef::new(img.as_raw(), w, h).map_err(|source| TruthError::Image {
+            let view = ImageRef::new(img.as_raw(), w, h).map_err(|source| MeasureError::Image {
                 item: id.to_string(),
                 source,
             })?;

@@ -37,6 +37,7 @@ use vectune_core::params::{PARAM_COUNT, Params};
 use crate::render::{Background, Renderer};
 use crate::sources::RealLogo;
 use crate::synth::{self, LogoClass};
+use crate::error::MeasureError;
 use crate::{TruthError, measure};
 
 /// A data split.
@@ -465,7 +466,7 @@ pub fn render_image(
         ImageKind::Real(i) => {
             real.get(*i)
                 .map(|l| l.svg.clone())
-                .ok_or_else(|| TruthError::Render {
+                .ok_or_else(|| MeasureError::Render {
                     item: spec.id.clone(),
                     reason: "unknown real logo".into(),
                 })?
@@ -476,7 +477,7 @@ pub fn render_image(
     } else {
         Background::White
     };
-    renderer.render_fit(&svg, spec.long_side, background, &spec.id)
+    Ok(renderer.render_fit(&svg, spec.long_side, background, &spec.id)?)
 }
 
 fn write_png_atomic(path: &Path, img: &crate::render::Rgba) -> Result<(), TruthError> {
@@ -531,10 +532,11 @@ fn process(
         Err(source) => {
             fail(
                 &mut result,
-                TruthError::Image {
+                MeasureError::Image {
                     item: spec.id.clone(),
                     source,
-                },
+                }
+                .into(),
             );
             return result;
         }

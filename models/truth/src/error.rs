@@ -1,51 +1,14 @@
-//! Errors of the instrument and the dataset builder; each names the item concerned.
+//! Errors of the dataset builder; each names the item concerned.
 
-/// What can go wrong while measuring or building data.
+pub use vectune_measure::MeasureError;
+
+/// What can go wrong while building data.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TruthError {
-    /// Pixels the core rejects (zero size, too large, wrong buffer length).
-    #[error("image `{item}`: {source}")]
-    Image {
-        /// The image.
-        item: String,
-        /// The core's reason.
-        source: vectune_core::image::ImageError,
-    },
-    /// VTracer returned an error.
-    #[error("VTracer failed on `{item}`: {reason}")]
-    Vectorize {
-        /// The image.
-        item: String,
-        /// VTracer's message.
-        reason: String,
-    },
-    /// VTracer panicked (caught; the process goes on).
-    #[error("VTracer panicked on `{item}` with {params}: {reason}")]
-    VectorizePanic {
-        /// The image.
-        item: String,
-        /// The parameters.
-        params: String,
-        /// The panic message.
-        reason: String,
-    },
-    /// An SVG that usvg cannot parse or that has no size.
-    #[error("cannot render SVG `{item}`: {reason}")]
-    Render {
-        /// The SVG's name.
-        item: String,
-        /// Why.
-        reason: String,
-    },
-    /// SSIM needs both images at least 11x11 (the window) and of equal size.
-    #[error("cannot compute SSIM for `{item}`: {reason}")]
-    Ssim {
-        /// The image.
-        item: String,
-        /// Why.
-        reason: String,
-    },
+    /// Measuring failed (bad pixels, VTracer, rendering, SSIM).
+    #[error(transparent)]
+    Measure(#[from] MeasureError),
     /// A file could not be read, written or decoded.
     #[error("`{path}`: {reason}")]
     File {

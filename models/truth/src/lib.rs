@@ -1,38 +1,17 @@
-//! # vectune-truth: the measuring instrument
+//! # vectune-truth: the datasets
 //!
-//! What vectune predicts is defined here, once (see this crate's `README.md`):
-//!
-//! 1. the logo is flattened onto white ([`vectune_core::image::over_white`], rounded to 8 bits);
-//! 2. [`vectorize`]: VTracer 0.6.5 (pinned) in colour mode, stacked hierarchy, spline fitting, with
-//!    the eight [`vectune_core::params::Params`];
-//! 3. [`render`]: the SVG rendered back by resvg onto white at the original size;
-//! 4. [`ssim`]: standard SSIM (Wang et al. 2004; Gaussian window 11x11, sigma 1.5, K1 0.01, K2 0.03,
-//!    L 255) between the BT.601 luma of the flattened original and of the rendering, at the image's
-//!    own resolution, averaged over the pixels whose window lies inside the image (as scikit-image).
-//!
-//! [`measure`] runs all four and reports `{ ssim, svg_bytes, path_count, vectorize_ms }`.
-//! With the default feature `dataset`, the `synth`, `sources` and `dataset` modules build the
-//! training and evaluation data, `metrics` scores predictions against labels and `calibrate` fits
-//! the core's heuristic; without it the instrument alone builds for wasm32-unknown-unknown (the
-//! browser's VTracer preview, `web/trace`).
+//! The training and evaluation data of vectune's models, labelled with the measuring instrument
+//! (`vectune-measure`, re-exported here: [`vectorize`], [`render`], [`ssim`], [`measure`]; see
+//! this crate's `README.md`): `synth` draws synthetic logos, `sources` reads the real logo
+//! packages, `dataset` plans and builds labelled sets (the `vectune-dataset` CLI), `metrics`
+//! scores predictions against labels and `calibrate` fits the core's heuristic.
 
-#[cfg(feature = "dataset")]
 pub mod calibrate;
-#[cfg(feature = "dataset")]
 pub mod dataset;
 pub mod error;
-pub mod measure;
-#[cfg(feature = "dataset")]
 pub mod metrics;
-pub mod render;
-#[cfg(feature = "dataset")]
 pub mod sources;
-pub mod ssim;
-#[cfg(feature = "dataset")]
 pub mod synth;
-pub mod vectorize;
 
 pub use error::TruthError;
-#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
-pub use measure::measure;
-pub use measure::{Measurement, measure_with_clock};
+pub use vectune_measure::{Measurement, measure, measure_with_clock, render, ssim, vectorize};

@@ -7,14 +7,14 @@
 //!
 //! Thin by design: parameters are the core's [`Params`] (a plain JS object, validated by the
 //! core's `Deserialize`, so errors carry the core's messages), pixels the core's [`ImageRef`], and
-//! the measurement is `vectune-truth`'s instrument itself ([`measure_with_clock`]: flatten on
+//! the measurement is `vectune-measure`'s instrument itself ([`measure_with_clock`]: flatten on
 //! white, VTracer 0.6.5, resvg, standard SSIM), built without its dataset builder. The SSIM is
 //! therefore the one `vectune measure` reports for the same pixels and parameters.
 
 use serde::{Deserialize, Serialize};
 use vectune_core::suggest;
 use vectune_core::{image::ImageRef, params::Params};
-use vectune_truth::{measure_with_clock, render::Renderer};
+use vectune_measure::{measure_with_clock, render::Renderer};
 use wasm_bindgen::prelude::*;
 
 /// How the image is named in the instrument's error messages.

@@ -13,7 +13,7 @@
 //! Agreement with scikit-image is checked in `tests/ssim_reference.rs` against values computed by
 //! `models/truth/tests/ssim_reference.py`.
 
-use crate::TruthError;
+use crate::MeasureError;
 
 /// Gaussian window standard deviation.
 pub const SIGMA: f64 = 1.5;
@@ -79,9 +79,9 @@ pub fn ssim_luma(
     width: u32,
     height: u32,
     item: &str,
-) -> Result<f64, TruthError> {
+) -> Result<f64, MeasureError> {
     let (w, h) = (width as usize, height as usize);
-    let err = |reason: String| TruthError::Ssim {
+    let err = |reason: String| MeasureError::Ssim {
         item: item.to_string(),
         reason,
     };
@@ -117,7 +117,7 @@ pub fn ssim_luma(
 }
 
 /// Mean SSIM of two RGBA8 images of equal size, on their luma (composited on white).
-pub fn ssim(a: &[u8], b: &[u8], width: u32, height: u32, item: &str) -> Result<f64, TruthError> {
+pub fn ssim(a: &[u8], b: &[u8], width: u32, height: u32, item: &str) -> Result<f64, MeasureError> {
     ssim_luma(&luma(a), &luma(b), width, height, item)
 }
 

@@ -1,14 +1,14 @@
 //! SVG -> RGBA8 with resvg, onto white (or transparent), at a chosen size. With the feature `text`
-//! (part of `dataset`), text is rendered with the DejaVu fonts shipped in `models/truth/fonts/`
+//! (the dataset builder's), text is rendered with the DejaVu fonts shipped in `models/measure/fonts/`
 //! (free licence, `LICENSE-DejaVu.txt`); system fonts are never consulted, so renderings are the
 //! same on every machine. Without it, `<text>` is skipped: VTracer's SVGs have none.
 
 #[cfg(feature = "text")]
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use resvg::{tiny_skia, usvg};
 
-use crate::TruthError;
+use crate::MeasureError;
 
 /// The fonts text is rendered with; the family names to use in generated SVG.
 #[cfg(feature = "text")]
@@ -40,7 +40,7 @@ pub struct Rgba {
     pub height: u32,
 }
 
-/// A reusable renderer (font database loaded once; cheap to share across threads).
+/// A reusable renderer (cheap to make and to share across threads).
 #[derive(Clone)]
 pub struct Renderer {
     #[cfg(feature = "text")]
@@ -54,20 +54,24 @@ impl Default for Renderer {
 }
 
 impl Renderer {
-    /// Loads the shipped fonts (with the feature `text`).
+    /// A renderer; with the feature `text`, over the shipped fonts, parsed once per process.
     pub fn new() -> Renderer {
         #[cfg(feature = "text")]
         {
-            let mut db = usvg::fontdb::Database::new();
-            for f in FONTS {
-                db.load_font_data(f.to_vec());
-            }
-            db.set_sans_serif_family(FONT_FAMILIES[0]);
-            db.set_serif_family(FONT_FAMILIES[1]);
-            db.set_monospace_family(FONT_FAMILIES[2]);
-            Renderer {
-                fontdb: Arc::new(db),
-            }
+            static FONTS_DB: OnceLock<Arc<usvg::fontdb::Database>> = OnceLock::new();
+            let fontdb = FONTS_DB
+                .get_or_init(|| {
+                    let mut db = usvg::fontdb::Database::new();
+                    for f in FONTS {
+                        db.load_font_data(f.to_vec());
+                    }
+                    db.set_sans_serif_family(FONT_FAMILIES[0]);
+                    db.set_serif_family(FONT_FAMILIES[1]);
+                    db.set_monospace_family(FONT_FAMILIES[2]);
+                    Arc::new(db)
+                })
+                .clone();
+            Renderer { fontdb }
         }
         #[cfg(not(feature = "text"))]
         Renderer {}
@@ -86,8 +90,8 @@ impl Renderer {
     }
 
     /// Parses an SVG document.
-    pub fn parse(&self, svg: &str, item: &str) -> Result<usvg::Tree, TruthError> {
-        usvg::Tree::from_str(svg, &self.options()).map_err(|e| TruthError::Render {
+    pub fn parse(&self, svg: &str, item: &str) -> Result<usvg::Tree, MeasureError> {
+        usvg::Tree::from_str(svg, &self.options()).map_err(|e| MeasureError::Render {
             item: item.to_string(),
             reason: e.to_string(),
         })
@@ -101,7 +105,7 @@ impl Renderer {
         height: u32,
         background: Background,
         item: &str,
-    ) -> Result<Rgba, TruthError> {
+    ) -> Result<Rgba, MeasureError> {
         let tree = self.parse(svg, item)?;
         self.render_tree(&tree, width, height, background, item)
     }
@@ -113,7 +117,7 @@ impl Renderer {
         long_side: u32,
         background: Background,
         item: &str,
-    ) -> Result<Rgba, TruthError> {
+    ) -> Result<Rgba, MeasureError> {
         let tree = self.parse(svg, item)?;
         let size = tree.size();
         let (w, h) = (size.width(), size.height());
@@ -130,8 +134,8 @@ impl Renderer {
         height: u32,
         background: Background,
         item: &str,
-    ) -> Result<Rgba, TruthError> {
-        let err = |reason: String| TruthError::Render {
+    ) -> Result<Rgba, MeasureError> {
+        let err = |reason: String| MeasureError::Render {
             item: item.to_string(),
             reason,
         };

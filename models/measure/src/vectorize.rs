@@ -2,14 +2,14 @@
 //! spline fitting. The input is flattened onto white first (VTracer keys out only alpha == 0 with a
 //! randomly chosen key colour; a flattened image is never keyed, so results are deterministic).
 //! Values on which VTracer panics are unreachable through the core's typed [`Params`]; should
-//! VTracer panic anyway, the panic is caught and returned as [`TruthError::VectorizePanic`].
+//! VTracer panic anyway, the panic is caught and returned as [`MeasureError::VectorizePanic`].
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use vectune_core::params::Params;
 use visioncortex::PathSimplifyMode;
 
-use crate::TruthError;
+use crate::MeasureError;
 
 /// VTracer's configuration for `params` (colour, stacked, spline).
 pub fn config(params: &Params) -> vtracer::Config {
@@ -36,9 +36,9 @@ pub fn vectorize_flat(
     height: u32,
     params: &Params,
     item: &str,
-) -> Result<String, TruthError> {
+) -> Result<String, MeasureError> {
     vectune_core::image::ImageRef::new(flat_rgba, width, height).map_err(|source| {
-        TruthError::Image {
+        MeasureError::Image {
             item: item.to_string(),
             source,
         }
@@ -51,11 +51,11 @@ pub fn vectorize_flat(
     let cfg = config(params);
     match catch_unwind(AssertUnwindSafe(|| vtracer::convert(img, cfg))) {
         Ok(Ok(svg)) => Ok(svg.to_string()),
-        Ok(Err(reason)) => Err(TruthError::Vectorize {
+        Ok(Err(reason)) => Err(MeasureError::Vectorize {
             item: item.to_string(),
             reason,
         }),
-        Err(panic) => Err(TruthError::VectorizePanic {
+        Err(panic) => Err(MeasureError::VectorizePanic {
             item: item.to_string(),
             params: params.to_string(),
             reason: panic
@@ -74,7 +74,7 @@ pub fn vectorize(
     height: u32,
     params: &Params,
     item: &str,
-) -> Result<String, TruthError> {
+) -> Result<String, MeasureError> {
     let flat = crate::render::flatten_on_white(rgba);
     vectorize_flat(&flat, width, height, params, item)
 }

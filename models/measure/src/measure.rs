@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use vectune_core::{image::ImageRef, params::Params, suggest::MeasuredCandidate};
 
 use crate::render::{Background, Renderer, flatten_on_white};
-use crate::{TruthError, ssim, vectorize};
+use crate::{MeasureError, ssim, vectorize};
 
 /// The result of measuring one image with one parameter set.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,7 +40,7 @@ pub fn measure(
     params: &Params,
     renderer: &Renderer,
     item: &str,
-) -> Result<Measurement, TruthError> {
+) -> Result<Measurement, MeasureError> {
     measure_with_svg(image, params, renderer, item).map(|(m, _)| m)
 }
 
@@ -51,7 +51,7 @@ pub fn measure_with_svg(
     params: &Params,
     renderer: &Renderer,
     item: &str,
-) -> Result<(Measurement, String), TruthError> {
+) -> Result<(Measurement, String), MeasureError> {
     let start = std::time::Instant::now();
     measure_with_clock(image, params, renderer, item, || {
         start.elapsed().as_secs_f64() * 1e3
@@ -67,7 +67,7 @@ pub fn measure_with_clock(
     renderer: &Renderer,
     item: &str,
     now_ms: impl Fn() -> f64,
-) -> Result<(Measurement, String), TruthError> {
+) -> Result<(Measurement, String), MeasureError> {
     let (w, h) = (image.width(), image.height());
     let flat = flatten_on_white(image.data());
     let start = now_ms();
