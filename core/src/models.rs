@@ -375,9 +375,14 @@ impl ModelSet {
         }
     }
 
+    /// Whether the model for `task` is usable (loaded, or loadable on first use).
+    pub fn has(&self, task: &Task) -> bool {
+        self.usable(self.slot(task))
+    }
+
     /// Whether the classifier is usable.
     pub fn has_classifier(&self) -> bool {
-        self.usable(&self.classifier)
+        self.has(&Task::Classifier)
     }
 
     /// Width of the split form's embedding (from the manifest), 0 without an encoder.

@@ -3,21 +3,24 @@
 //!
 //! [`ModelCache::get_or_load`] returns a held value (a hit) or runs the caller's loader once (a
 //! miss; concurrent callers for the same key wait for that one load instead of loading twice),
-//! inserts the result and reports what was evicted to make room. Values are cloned out (the
-//! manager stores `Arc`s), so a model evicted or replaced while a prediction uses it stays alive
-//! until that prediction ends.
+//! inserts the result and reports what was evicted to make room. A loader that panics fails that
+//! load with a runtime error: the waiters wake and the key can be loaded again. Values are cloned
+//! out (the manager stores `Arc`s), so a model evicted or replaced while a prediction uses it
+//! stays alive until that prediction ends.
 
 use std::collections::BTreeSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use vectune_core::cache::{CacheError, CacheStats, LruCache};
+use vectune_core::error::Error;
 
 /// Why [`ModelCache::get_or_load`] has no value.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum CacheLoadError {
-    /// The loader failed; its message.
+    /// The loader failed (or panicked); its error.
     #[error("{0}")]
-    Load(String),
+    Load(Error),
     /// The value loaded but the cache cannot hold it (budget or pinned entries).
     #[error("loaded but not cached: {0}")]
     Cache(#[from] CacheError),
@@ -41,6 +44,20 @@ pub struct ModelCache<V> {
     loaded: Condvar,
 }
 
+/// Marks a key as being loaded; dropping it (after the load, or while a panic unwinds) clears the
+/// mark and wakes the threads waiting for that key.
+struct Loading<'a, V> {
+    cache: &'a ModelCache<V>,
+    key: &'a str,
+}
+
+impl<V> Drop for Loading<'_, V> {
+    fn drop(&mut self) {
+        lock(&self.cache.loading).remove(self.key);
+        self.cache.loaded.notify_all();
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic elsewhere while holding the lock leaves the LRU consistent (its methods do not
     // unwind midway), so a poisoned lock is still usable.
@@ -58,10 +75,10 @@ impl<V: Clone> ModelCache<V> {
     }
 
     /// The value for `key`: held (a hit, now the most recently used) or loaded by `load`, which
-    /// returns the value and its size in bytes. A failed load caches nothing.
+    /// returns the value and its size in bytes. A failed or panicking load caches nothing.
     pub fn get_or_load<F>(&self, key: &str, load: F) -> Result<Fetched<V>, CacheLoadError>
     where
-        F: FnOnce() -> Result<(V, u64), String>,
+        F: FnOnce() -> Result<(V, u64), Error>,
     {
         let key = key.to_string();
         // Wait while another thread loads this key, then look again.
@@ -85,9 +102,18 @@ impl<V: Clone> ModelCache<V> {
                     .unwrap_or_else(PoisonError::into_inner);
             }
         }
-        // This thread loads; others asking for `key` wait (other keys proceed).
-        let result = load();
-        let out = match result {
+        // This thread loads; others asking for `key` wait (other keys proceed). Whatever happens
+        // next, the guard clears the key and wakes them.
+        let _guard = Loading { cache: self, key: &key };
+        let result = catch_unwind(AssertUnwindSafe(load)).unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            Err(Error::runtime(format!("loading `{key}` panicked: {what}")))
+        });
+        match result {
             Ok((value, bytes)) => self
                 .insert(&key, value.clone(), bytes)
                 .map(|evicted| Fetched {
@@ -97,10 +123,7 @@ impl<V: Clone> ModelCache<V> {
                 })
                 .map_err(CacheLoadError::from),
             Err(e) => Err(CacheLoadError::Load(e)),
-        };
-        lock(&self.loading).remove(&key);
-        self.loaded.notify_all();
-        out
+        }
     }
 
     /// Inserts or replaces `key` (a replaced entry keeps its pin); returns the evicted keys.
@@ -108,11 +131,6 @@ impl<V: Clone> ModelCache<V> {
     pub fn insert(&self, key: &str, value: V, bytes: u64) -> Result<Vec<String>, CacheError> {
         let evicted = lock(&self.lru).insert(key.to_string(), value, bytes)?;
         Ok(evicted.into_iter().map(|(k, _)| k).collect())
-    }
-
-    /// The value for `key` if held, without counting a lookup or changing recency.
-    pub fn peek(&self, key: &str) -> Option<V> {
-        lock(&self.lru).peek(&key.to_string()).cloned()
     }
 
     /// Pins or unpins `key` (a pinned entry is never evicted); whether it was held.
@@ -125,17 +143,14 @@ impl<V: Clone> ModelCache<V> {
         lock(&self.lru).is_pinned(&key.to_string())
     }
 
-    /// Removes `key`; returns its value.
-    pub fn remove(&self, key: &str) -> Option<V> {
-        lock(&self.lru).remove(&key.to_string())
-    }
-
     /// Whether `key` is held.
+    #[cfg(test)]
     pub fn contains(&self, key: &str) -> bool {
         lock(&self.lru).contains(&key.to_string())
     }
 
     /// Keys from least to most recently used.
+    #[cfg(test)]
     pub fn keys_lru(&self) -> Vec<String> {
         lock(&self.lru).keys_lru().cloned().collect()
     }
@@ -163,7 +178,7 @@ mod tests {
         let first = cache.get_or_load("a", load).unwrap();
         assert!(first.loaded && first.value == 7);
         let second = cache
-            .get_or_load("a", || Err("must not load again".into()))
+            .get_or_load("a", || Err(Error::runtime("must not load again")))
             .unwrap();
         assert!(!second.loaded && second.value == 7);
         let s = cache.stats();
@@ -195,11 +210,47 @@ mod tests {
     fn a_failed_load_caches_nothing_and_can_be_retried() {
         let cache: ModelCache<u8> = ModelCache::new(100);
         let e = cache
-            .get_or_load("a", || Err("file is gone".into()))
+            .get_or_load("a", || Err(Error::runtime("file is gone")))
             .unwrap_err();
-        assert_eq!(e, CacheLoadError::Load("file is gone".into()));
+        assert_eq!(e, CacheLoadError::Load(Error::runtime("file is gone")));
         assert!(!cache.contains("a"));
         assert_eq!(cache.get_or_load("a", || Ok((1, 1))).unwrap().value, 1);
+    }
+
+    #[test]
+    fn a_panicking_loader_fails_that_load_wakes_the_waiters_and_can_be_retried() {
+        let cache = Arc::new(ModelCache::<u32>::new(1000));
+        let started = Arc::new(std::sync::Barrier::new(2));
+        let (c, b) = (cache.clone(), started.clone());
+        // One thread's loader panics after another thread has started waiting for the same key.
+        let panicking = std::thread::spawn(move || {
+            c.get_or_load("m", || {
+                b.wait();
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                panic!("corrupt model")
+            })
+        });
+        started.wait();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let c = cache.clone();
+        let waiter = std::thread::spawn(move || {
+            tx.send(c.get_or_load("m", || Ok((7, 1)))).unwrap();
+        });
+        let first = panicking.join().expect("the panic is caught inside get_or_load");
+        match first {
+            Err(CacheLoadError::Load(e)) => {
+                assert_eq!(e.kind(), vectune_core::error::ErrorKind::Runtime);
+                assert!(e.message().contains("corrupt model"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The waiter is not left hanging: it loads the key itself.
+        let second = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the waiter woke");
+        assert_eq!(second.unwrap().value, 7);
+        waiter.join().unwrap();
+        assert!(cache.contains("m"));
     }
 
     #[test]

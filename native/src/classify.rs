@@ -1,6 +1,7 @@
 //! Logo classification: class and probabilities from the classifier model (the core's
 //! [`vectune_core::predict::classify`]).
 
+use vectune_core::error::Error;
 use vectune_core::image::ImageRef;
 use vectune_core::predict::{self, Prepared};
 
@@ -8,10 +9,7 @@ pub use vectune_core::predict::Classification;
 
 use crate::manager::ModelManager;
 
-/// Classifies `image`; `Err` says why no classifier could answer.
-pub fn classify(manager: &ModelManager, image: &ImageRef<'_>) -> Result<Classification, String> {
-    if !manager.has_classifier() {
-        return Err("no classifier model is ready (see `vectune models`)".into());
-    }
-    predict::classify(manager.backend(), &Prepared::new(*image))
+/// Classifies `image`; the error says why no classifier could answer.
+pub fn classify(manager: &ModelManager, image: &ImageRef<'_>) -> Result<Classification, Error> {
+    predict::classify(manager.models(), &Prepared::new(*image))
 }

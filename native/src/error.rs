@@ -43,3 +43,21 @@ pub enum NativeError {
         reason: &'static str,
     },
 }
+
+impl NativeError {
+    /// Its kind, as the core's errors have one: everything here is the caller's input.
+    pub fn kind(&self) -> vectune_core::error::ErrorKind {
+        vectune_core::error::ErrorKind::BadInput
+    }
+}
+
+/// The core's error with its kind and field: files and pixels are the `image`, parameters their own.
+impl From<NativeError> for vectune_core::error::Error {
+    fn from(e: NativeError) -> Self {
+        match e {
+            NativeError::Param(p) => p.into(),
+            NativeError::ParamSyntax { .. } => vectune_core::error::Error::bad_input("param", e),
+            other => vectune_core::error::Error::bad_input("image", other),
+        }
+    }
+}

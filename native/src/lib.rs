@@ -3,9 +3,10 @@
 //! vectune on the server: decodes images from files, turns command-line and JSON input into the
 //! core's typed values, and runs the core's logic. Its modules mirror `vectune-core`'s
 //! (`image`, `params`, ...), so a reader of `core/src/params.rs` finds its native face in
-//! `native/src/params.rs`. [`manager::ModelManager`] loads the models of a directory on a backend
-//! ([`backends`]: ONNX Runtime or tract; libtorch to come); [`predict`] predicts with them or,
-//! without them, with the core's heuristic, and says which (`source`).
+//! `native/src/params.rs`. [`backends`] turn model files into graphs (ONNX Runtime, tract,
+//! libtorch); [`manager::ModelManager`] supplies a model directory's files and an LRU cache to the
+//! core's model set; [`predict`] predicts with them or, without them, with the core's heuristic,
+//! and says which (`source`). Errors are the core's [`vectune_core::error::Error`], with a kind.
 
 pub mod backends;
 pub mod cache;

@@ -1,15 +1,17 @@
-//! The `vectune` command line. Every command has `--json`; errors are one line on stderr and a
-//! non-zero exit code.
+//! The `vectune` command line. Every command has `--json`; errors are one line on stderr and an
+//! exit code by kind: 2 for bad input (as for a wrong command line), 3 when a model the command
+//! needs is unavailable, 4 when overloaded, 1 for a runtime failure.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use vectune_core::error::{Error, ErrorKind};
 use vectune_core::params::{ParamKind, SCHEMA};
 use vectune_native::backends::BackendChoice;
-use vectune_native::manager::{ModelManager, Status, models_dir};
-use vectune_native::{image, nnef, params, predict};
+use vectune_native::manager::{ModelManager, Options, Status, models_dir};
+use vectune_native::{NativeError, image, nnef, params, predict};
 
 #[derive(Parser)]
 #[command(
@@ -18,8 +20,10 @@ use vectune_native::{image, nnef, params, predict};
     about = "Predict how faithful VTracer's SVG of a logo will be, before vectorizing it",
     long_about = "Predict how faithful VTracer's SVG of a logo will be (its SSIM against the \
                   original), for given VTracer parameters, before vectorizing it.\n\n\
-                  Until trained models are installed, predictions come from a heuristic and \
-                  say so (source: heuristic)."
+                  Each command loads only the models it uses. Without a model, predictions come \
+                  from a heuristic and say so (source: heuristic).\n\n\
+                  Exit status: 0 success, 1 runtime failure, 2 bad input, 3 model unavailable, \
+                  4 overloaded."
 )]
 struct Cli {
     /// Model directory (with manifest.json); default: $VECTUNE_MODELS, else the packaged models/.
@@ -173,8 +177,25 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {}", one_line(&e));
-            ExitCode::FAILURE
+            ExitCode::from(exit_code(&e))
         }
+    }
+}
+
+/// The exit status for an error, by the kind of the first typed error in its chain (see the
+/// crate docs); 1 for anything untyped.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    let kind = e.chain().find_map(|cause| {
+        cause
+            .downcast_ref::<Error>()
+            .map(Error::kind)
+            .or_else(|| cause.downcast_ref::<NativeError>().map(NativeError::kind))
+    });
+    match kind {
+        Some(ErrorKind::BadInput) => 2,
+        Some(ErrorKind::ModelUnavailable) => 3,
+        Some(ErrorKind::Overloaded) => 4,
+        _ => 1,
     }
 }
 
@@ -208,7 +229,15 @@ fn one_line(e: &anyhow::Error) -> String {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let open_models = || ModelManager::open(&models_dir(cli.models.as_deref()), cli.backend);
+    // Each command loads the models it uses when it first uses them; `models` loads them all.
+    let dir = models_dir(cli.models.as_deref());
+    let open_models = || {
+        let options = Options {
+            lazy: true,
+            ..Options::default()
+        };
+        ModelManager::open_with(&dir, cli.backend, options)
+    };
     match cli.command {
         Command::Predict {
             batch: Some(file), ..
@@ -235,7 +264,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let params = params::from_assignments(&assignments)?;
             let img = image::load(&path)?;
-            let view = img.view().with_context(|| path.display().to_string())?;
+            let view = img
+                .view()
+                .map_err(Error::from)
+                .with_context(|| path.display().to_string())?;
             let manager = open_models();
             let p = predict::predict(&manager, &view, params);
             if json {
@@ -260,11 +292,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let params = params::from_assignments(&assignments)?;
             let img = image::load(&path)?;
-            let view = img.view().with_context(|| path.display().to_string())?;
+            let view = img
+                .view()
+                .map_err(Error::from)
+                .with_context(|| path.display().to_string())?;
             let name = path.display().to_string();
-            let renderer = vectune_truth::render::Renderer::new();
-            let (m, svg) =
-                vectune_truth::measure::measure_with_svg(&view, &params, &renderer, &name)?;
+            let renderer = vectune_measure::render::Renderer::new();
+            let (m, svg) = vectune_measure::measure::measure_with_svg(&view, &params, &renderer, &name)
+                .map_err(Error::from)?;
             if let Some(out) = &svg_out {
                 std::fs::write(out, &svg)
                     .with_context(|| format!("cannot write `{}`", out.display()))?;
@@ -299,7 +334,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Features { image: path, json } => {
             let img = image::load(&path)?;
-            let view = img.view().with_context(|| path.display().to_string())?;
+            let view = img
+                .view()
+                .map_err(Error::from)
+                .with_context(|| path.display().to_string())?;
             let f = vectune_core::features::compute(&view);
             if json {
                 out!("{}", serde_json::to_string(&f)?);
@@ -322,11 +360,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let img = image::load(&path)?;
-            let view = img.view().with_context(|| path.display().to_string())?;
+            let view = img
+                .view()
+                .map_err(Error::from)
+                .with_context(|| path.display().to_string())?;
             let manager = open_models();
             let started = std::time::Instant::now();
             let s = vectune_native::suggest::suggest(&manager, &view, target, margin)
-                .map_err(|e| anyhow::anyhow!("cannot suggest for `{}`: {e}", path.display()))?;
+                .with_context(|| format!("cannot suggest for `{}`", path.display()))?;
             let ms = started.elapsed().as_secs_f64() * 1e3;
             let name = path.display().to_string();
             let verified = if verify {
@@ -410,9 +451,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Classify { image: path, json } => {
             let img = image::load(&path)?;
-            let view = img.view().with_context(|| path.display().to_string())?;
+            let view = img
+                .view()
+                .map_err(Error::from)
+                .with_context(|| path.display().to_string())?;
             let c = vectune_native::classify::classify(&open_models(), &view)
-                .map_err(|e| anyhow::anyhow!("cannot classify `{}`: {e}", path.display()))?;
+                .with_context(|| format!("cannot classify `{}`", path.display()))?;
             if json {
                 let probs: serde_json::Map<String, serde_json::Value> = c
                     .probabilities
@@ -431,7 +475,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Models { json } => {
-            let manager = open_models();
+            let manager = ModelManager::open(&dir, cli.backend);
             if json {
                 let v = serde_json::json!({
                     "dir": manager.dir().display().to_string(),
@@ -493,7 +537,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::ExportNnef { check, json } => {
-            let dir = models_dir(cli.models.as_deref());
             let exported = if check {
                 nnef::check_dir(&dir)?
             } else {

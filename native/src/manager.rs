@@ -1,28 +1,37 @@
-//! The model manager: reads `manifest.json` from a model directory, verifies every file's sha256,
-//! loads all models concurrently, warms each up (several runs), and only then reports them ready.
-//! A missing, corrupt or checksum-mismatched model is `unavailable` with the reason; the others
-//! keep serving, and predictions fall back to the heuristic; nothing panics.
+//! The model manager: reads `manifest.json` from a model directory, then loads each model with the
+//! core's [`load_model`] (sha256 check, load on the chosen runtime, warm-up runs) and only then
+//! reports it ready. A missing, corrupt or checksum-mismatched model is `unavailable` with the
+//! reason; the others keep serving, and predictions fall back to the heuristic; nothing panics.
+//! What serves which task is the core's [`ModelSet`]; this module supplies files and a cache.
 //!
 //! Model directory: `--models DIR`, else `VECTUNE_MODELS`, else the packaged `models/`.
 //!
 //! Models live in a [`ModelCache`] (the core's LRU with a byte budget): [`ModelManager::open`]
-//! loads them all up front; [`ModelManager::open_with`] can instead load each on first use
-//! ([`Options::lazy`]), with a smaller budget that evicts the least recently used, and pinned models
-//! that are never evicted. An evicted model is loaded again (checksum, warm-up) when next needed.
-//! [`ModelManager::reload`] swaps in a model's new file while predictions run: calls in flight
-//! finish on the old model, which is dropped after the last of them.
+//! loads them all up front, concurrently; [`ModelManager::open_with`] can instead load each on
+//! first use ([`Options::lazy`]: a command loads only the models it uses), with a smaller budget
+//! that evicts the least recently used, and pinned models that are never evicted. An evicted model
+//! is loaded again (checksum, warm-up) when next needed. [`ModelManager::reload`] swaps in a
+//! model's new file while predictions run: calls in flight finish on the old model, which is
+//! dropped after the last of them. Each image's encoding is kept in an embedding cache
+//! ([`ModelManager::encodings`]) for the next prediction on the same pixels.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
-use serde::Serialize;
-use vectune_core::backend::Backend;
 use vectune_core::cache::{CacheError, CacheStats};
-use vectune_core::manifest::{Format, Manifest, ModelEntry, Task};
+use vectune_core::encoding::EncodingCache;
+use vectune_core::error::Error;
+use vectune_core::graph::Graph;
+use vectune_core::manifest::{Manifest, ModelEntry, Task};
+use vectune_core::models::{
+    GraphSource, ModelSet, QualityPath, load_correlation, load_model,
+};
 use vectune_core::suggest::CorrelationModels;
 
-use crate::backends::{self, BackendChoice, BackendKind, ModelSet, ModelSource, Runner};
+pub use vectune_core::models::{ModelReport, Status};
+
+use crate::backends::{self, BackendChoice, BackendKind, Runtime, Threads};
 use crate::cache::{CacheLoadError, ModelCache};
 use crate::memory::DEFAULT_LIMIT_BYTES;
 
@@ -32,164 +41,15 @@ pub const WARMUP_RUNS: usize = 3;
 /// The environment variable naming the model directory.
 pub const MODELS_ENV: &str = "VECTUNE_MODELS";
 
+/// The embedding cache's default budget: 64 MB, about 100,000 images' encodings.
+pub const DEFAULT_ENCODINGS_BYTES: u64 = 64 * 1024 * 1024;
+
 /// The model directory: `explicit`, else `$VECTUNE_MODELS`, else the packaged `models/`.
 pub fn models_dir(explicit: Option<&Path>) -> PathBuf {
     explicit
         .map(Path::to_path_buf)
         .or_else(|| std::env::var_os(MODELS_ENV).map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models"))
-}
-
-/// A model's state.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(tag = "state", rename_all = "lowercase")]
-pub enum Status {
-    /// Loaded and warmed up.
-    Ready,
-    /// Being loaded (read, verified, optimised, warmed up).
-    Loading,
-    /// Known and not in memory: not used yet (lazy loading) or evicted; loads on next use.
-    Unloaded {
-        /// Why it is not in memory.
-        reason: String,
-    },
-    /// Not usable; the reason says why.
-    Unavailable {
-        /// Why.
-        reason: String,
-    },
-}
-
-/// What the manager knows of one manifest entry.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ModelReport {
-    /// Manifest name.
-    pub name: String,
-    /// Task.
-    pub task: String,
-    /// File format.
-    pub format: String,
-    /// The runtime it runs on (if ready).
-    pub backend: Option<String>,
-    /// State.
-    pub status: Status,
-    /// Read + verify + parse + optimise time, ms.
-    pub load_ms: f64,
-    /// Warm-up time, ms.
-    pub warmup_ms: f64,
-    /// Memory attributed at load: the model file's size.
-    pub bytes: u64,
-    /// How many times it was loaded (reloads and loads after eviction count).
-    pub loads: u32,
-    /// Whether the cache never evicts it.
-    pub pinned: bool,
-}
-
-fn new_report(entry: &ModelEntry, status: Status) -> ModelReport {
-    ModelReport {
-        name: entry.name.clone(),
-        task: entry.task.as_str().to_string(),
-        format: entry.format.as_str().to_string(),
-        backend: None,
-        status,
-        load_ms: 0.0,
-        warmup_ms: 0.0,
-        bytes: 0,
-        loads: 0,
-        pinned: false,
-    }
-}
-
-/// Reads, verifies and parses the suggester's correlation file.
-fn load_correlation(dir: &Path, entry: &ModelEntry) -> (ModelReport, Option<CorrelationModels>) {
-    let mut report = new_report(entry, Status::Ready);
-    let start = Instant::now();
-    let path = dir.join(&entry.file);
-    let result = std::fs::read(&path)
-        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))
-        .and_then(|bytes| {
-            entry.verify(&bytes).map_err(|e| e.to_string())?;
-            report.bytes = bytes.len() as u64;
-            let text = String::from_utf8(bytes)
-                .map_err(|_| format!("`{}` is not UTF-8 text", entry.file))?;
-            CorrelationModels::from_json(&text).map_err(|e| format!("`{}`: {e}", entry.file))
-        });
-    report.load_ms = start.elapsed().as_secs_f64() * 1e3;
-    match result {
-        Ok(c) => {
-            report.loads = 1;
-            report.backend = Some("json".into());
-            (report, Some(c))
-        }
-        Err(reason) => {
-            report.status = Status::Unavailable { reason };
-            (report, None)
-        }
-    }
-}
-
-/// Reads, verifies, loads and warms up one model; the report says how it went.
-fn load_one(
-    dir: &Path,
-    entry: &ModelEntry,
-    kind: BackendKind,
-) -> (ModelReport, Option<Arc<dyn Runner>>) {
-    let mut report = new_report(entry, Status::Ready);
-    let unavailable = |mut r: ModelReport, reason: String| {
-        r.status = Status::Unavailable { reason };
-        (r, None)
-    };
-    if entry.format != kind.format() {
-        let runs_on = match entry.format {
-            Format::Onnx => "ort or tract",
-            Format::TorchScript => "torch",
-            Format::Nnef => "the browser package (vectune-web)",
-            _ => "no backend",
-        };
-        return unavailable(
-            report,
-            format!(
-                "a {} model runs on {runs_on}; this manager runs {}",
-                entry.format.as_str(),
-                kind.name()
-            ),
-        );
-    }
-    let start = Instant::now();
-    let path = dir.join(&entry.file);
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) => return unavailable(report, format!("cannot read `{}`: {e}", path.display())),
-    };
-    if let Err(e) = entry.verify(&bytes) {
-        return unavailable(report, e.to_string());
-    }
-    report.bytes = bytes.len() as u64;
-    let inputs: Vec<String> = entry.inputs.iter().map(|i| i.name.clone()).collect();
-    let model = match kind.load(&bytes, &inputs) {
-        Ok(m) => Arc::new(backends::Declared {
-            runner: m,
-            stats: entry.stats_input(),
-            shares_embedding: entry.shares_embedding(),
-        }) as Arc<dyn Runner>,
-        Err(e) => return unavailable(report, format!("cannot load `{}`: {e}", entry.file)),
-    };
-    report.load_ms = start.elapsed().as_secs_f64() * 1e3;
-    let warm = Instant::now();
-    let feeds = entry.warmup_inputs();
-    let refs: Vec<(&str, Vec<usize>, &[f32])> = feeds
-        .iter()
-        .map(|(n, s, d)| (n.as_str(), s.clone(), d.as_slice()))
-        .collect();
-    for _ in 0..WARMUP_RUNS {
-        if let Err(e) = model.run(&refs) {
-            return unavailable(report, format!("warm-up failed: {e}"));
-        }
-    }
-    report.warmup_ms = warm.elapsed().as_secs_f64() * 1e3;
-    report.backend = Some(kind.name().to_string());
-    report.loads = 1;
-    (report, Some(model))
 }
 
 /// How a manager holds its models.
@@ -201,6 +61,10 @@ pub struct Options {
     pub lazy: bool,
     /// Names of models the cache never evicts.
     pub pinned: Vec<String>,
+    /// ONNX Runtime's sessions per model and threads per session.
+    pub threads: Threads,
+    /// The embedding cache's budget in bytes.
+    pub encodings_bytes: u64,
 }
 
 impl Default for Options {
@@ -209,6 +73,8 @@ impl Default for Options {
             budget_bytes: DEFAULT_LIMIT_BYTES,
             lazy: false,
             pinned: Vec::new(),
+            threads: Threads::default(),
+            encodings_bytes: DEFAULT_ENCODINGS_BYTES,
         }
     }
 }
@@ -229,15 +95,14 @@ struct Slot {
     report: ModelReport,
 }
 
-/// The manifest's models and the cache that holds the loaded ones; the [`ModelSource`] of the
+/// The manifest's models and the cache that holds the loaded ones: the [`GraphSource`] of the
 /// manager's [`ModelSet`].
 struct Models {
     dir: PathBuf,
-    kind: BackendKind,
+    runtime: Runtime,
     slots: RwLock<Vec<Slot>>,
-    cache: ModelCache<Arc<dyn Runner>>,
+    cache: ModelCache<Arc<dyn Graph>>,
     pinned: Vec<String>,
-    correlation: RwLock<Option<Arc<CorrelationModels>>>,
 }
 
 fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
@@ -248,23 +113,46 @@ fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Milliseconds since the first call (the core's loaders take a clock).
+fn now_ms() -> f64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_secs_f64() * 1e3
+}
+
+/// The bytes of `entry`'s file in `dir`, or why they cannot be read.
+fn read_file(dir: &Path, entry: &ModelEntry) -> Result<Vec<u8>, Error> {
+    let path = dir.join(&entry.file);
+    std::fs::read(&path).map_err(|e| {
+        Error::unavailable(&entry.name, format!("cannot read `{}`: {e}", path.display()))
+    })
+}
+
 impl Models {
-    /// The entry used for `task`: the first usable one in manifest order.
-    fn entry_for(&self, task: &Task) -> Option<ModelEntry> {
-        read(&self.slots)
-            .iter()
-            .find(|s| {
-                &s.entry.task == task
-                    && s.entry.format == self.kind.format()
-                    && !matches!(s.report.status, Status::Unavailable { .. })
-            })
-            .map(|s| s.entry.clone())
+    /// Reads, verifies, loads and warms up one model.
+    fn load(&self, entry: &ModelEntry) -> (ModelReport, Option<Arc<dyn Graph>>) {
+        load_model(
+            entry,
+            read_file(&self.dir, entry),
+            &self.runtime,
+            WARMUP_RUNS,
+            &now_ms,
+        )
     }
 
     fn update(&self, name: &str, f: impl FnOnce(&mut ModelReport)) {
         if let Some(s) = write(&self.slots).iter_mut().find(|s| s.entry.name == name) {
             f(&mut s.report);
         }
+    }
+
+    /// A fresh report for `name`, keeping the count of earlier loads.
+    fn record(&self, report: ModelReport) {
+        let name = report.name.clone();
+        self.update(&name, |r| {
+            let loads = r.loads;
+            *r = report;
+            r.loads += loads;
+        });
     }
 
     fn mark_evicted(&self, evicted: &[String]) {
@@ -277,80 +165,96 @@ impl Models {
         }
     }
 
+    fn pin_if_asked(&self, name: &str) -> bool {
+        if self.pinned.iter().any(|p| p == name) {
+            self.cache.set_pinned(name, true);
+        }
+        self.cache.is_pinned(name)
+    }
+
     /// Puts a loaded model into the cache and records its report.
-    fn admit(&self, mut report: ModelReport, model: Arc<dyn Runner>) {
-        let name = report.name.clone();
-        match self.cache.insert(&name, model, report.bytes) {
+    fn admit(&self, mut report: ModelReport, graph: Arc<dyn Graph>) {
+        match self.cache.insert(&report.name, graph, report.bytes) {
             Ok(evicted) => {
-                if self.pinned.contains(&name) {
-                    self.cache.set_pinned(&name, true);
-                }
-                report.pinned = self.cache.is_pinned(&name);
+                report.pinned = self.pin_if_asked(&report.name);
                 self.mark_evicted(&evicted);
             }
             Err(e) => report.status = not_cached(&e),
         }
-        self.update(&name, |r| {
-            let loads = r.loads;
-            *r = report;
-            r.loads += loads;
-        });
+        self.record(report);
     }
 }
 
-impl ModelSource for Models {
-    fn runner(&self, task: &Task) -> Option<Result<Arc<dyn Runner>, String>> {
-        let entry = self.entry_for(task)?;
-        let name = entry.name.clone();
-        let fetched = self.cache.get_or_load(&name, || {
-            self.update(&name, |r| r.status = Status::Loading);
-            let (report, model) = load_one(&self.dir, &entry, self.kind);
-            match model {
-                Some(m) => {
-                    let bytes = report.bytes;
-                    self.update(&name, |r| {
-                        let loads = r.loads;
-                        *r = report;
-                        r.loads += loads;
-                    });
-                    Ok((m, bytes))
-                }
-                None => {
-                    let reason = match &report.status {
-                        Status::Unavailable { reason } => reason.clone(),
+impl GraphSource for Models {
+    fn graph(&self, name: &str) -> Result<Arc<dyn Graph>, Error> {
+        if let Some(reason) = read(&self.slots)
+            .iter()
+            .find(|s| s.entry.name == name)
+            .map(|s| match &s.report.status {
+                Status::Unavailable { reason } => Some(reason.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| Some(format!("`{name}` is not in the manifest")))
+        {
+            return Err(Error::unavailable(name, reason));
+        }
+        let fetched = self.cache.get_or_load(name, || {
+            let entry = read(&self.slots)
+                .iter()
+                .find(|s| s.entry.name == name)
+                .map(|s| s.entry.clone())
+                .ok_or_else(|| Error::unavailable(name, "no longer in the manifest"))?;
+            self.update(name, |r| r.status = Status::Loading);
+            let (report, graph) = self.load(&entry);
+            let status = report.status.clone();
+            let bytes = report.bytes;
+            self.record(report);
+            match graph {
+                Some(g) => Ok((g, bytes)),
+                None => Err(Error::unavailable(
+                    name,
+                    match status {
+                        Status::Unavailable { reason } => reason,
                         other => format!("{other:?}"),
-                    };
-                    self.update(&name, |r| r.status = report.status.clone());
-                    Err(reason)
-                }
+                    },
+                )),
             }
         });
-        Some(match fetched {
+        match fetched {
             Ok(f) => {
                 if f.loaded {
-                    if self.pinned.contains(&name) {
-                        self.cache.set_pinned(&name, true);
-                    }
-                    let pinned = self.cache.is_pinned(&name);
-                    self.update(&name, |r| r.pinned = pinned);
+                    let pinned = self.pin_if_asked(name);
+                    self.update(name, |r| r.pinned = pinned);
                     self.mark_evicted(&f.evicted);
                 }
                 Ok(f.value)
             }
             Err(CacheLoadError::Cache(e)) => {
-                self.update(&name, |r| r.status = not_cached(&e));
-                Err(format!("not cached: {e}"))
+                let status = not_cached(&e);
+                self.update(name, |r| r.status = status);
+                Err(Error::unavailable(name, format!("not cached: {e}")))
             }
-            Err(CacheLoadError::Load(e)) => Err(e),
-        })
+            Err(CacheLoadError::Load(e)) => {
+                // a loader that failed without a report (it panicked) leaves the model loadable
+                self.update(name, |r| {
+                    if r.status == Status::Loading {
+                        r.status = Status::Unloaded {
+                            reason: format!("the last load failed: {}", e.message()),
+                        };
+                    }
+                });
+                Err(e.in_model(name))
+            }
+        }
     }
 
-    fn embedding_dim(&self) -> usize {
-        self.entry_for(&Task::QualityEncoder)
-            .map_or(0, |e| e.embedding_dim())
+    fn usable(&self, name: &str) -> bool {
+        read(&self.slots)
+            .iter()
+            .any(|s| s.entry.name == name && !matches!(s.report.status, Status::Unavailable { .. }))
     }
 
-    fn model_bytes(&self) -> u64 {
+    fn held_bytes(&self) -> u64 {
         self.cache.stats().bytes_used
     }
 }
@@ -362,6 +266,8 @@ pub struct ModelManager {
     manifest_error: Option<String>,
     models: Arc<Models>,
     set: ModelSet,
+    correlation: Option<Arc<CorrelationModels>>,
+    encodings: Mutex<EncodingCache>,
 }
 
 /// Reads and validates `dir/manifest.json`.
@@ -386,120 +292,130 @@ impl ModelManager {
             Ok(resolved) => resolved,
             Err(e) => (BackendKind::Tract, format!("{e}; falling back to tract")),
         };
+        let runtime = Runtime {
+            kind,
+            threads: options.threads,
+        };
         let (manifest, manifest_error) = match read_manifest(dir) {
             Ok(m) => (Some(m), None),
             Err(e) => (None, Some(e)),
         };
         let entries = manifest.map(|m| m.models).unwrap_or_default();
+        let mut correlation = None;
         let slots = entries
             .iter()
-            .map(|entry| Slot {
-                entry: entry.clone(),
-                report: new_report(
-                    entry,
-                    Status::Unloaded {
-                        reason: "loads on first use".into(),
-                    },
-                ),
+            .map(|entry| {
+                // The suggester's correlation file (JSON, small): read and verified now.
+                let report = if entry.task == Task::Suggester {
+                    let (report, parsed) = load_correlation(entry, read_file(dir, entry), &now_ms);
+                    if correlation.is_none() {
+                        correlation = parsed.map(Arc::new);
+                    }
+                    report
+                } else {
+                    let reason = "loads on first use".to_string();
+                    ModelReport::new(entry, Status::Unloaded { reason })
+                };
+                Slot {
+                    entry: entry.clone(),
+                    report,
+                }
             })
             .collect();
         let models = Arc::new(Models {
             dir: dir.to_path_buf(),
-            kind,
+            runtime,
             slots: RwLock::new(slots),
             cache: ModelCache::new(options.budget_bytes),
             pinned: options.pinned.clone(),
-            correlation: RwLock::new(None),
         });
-        // The suggester's correlation file (JSON, small): read and verified now, whatever the mode.
-        for entry in entries.iter().filter(|e| e.task == Task::Suggester) {
-            let (report, parsed) = load_correlation(dir, entry);
-            if let Some(c) = parsed {
-                let mut slot = write(&models.correlation);
-                if slot.is_none() {
-                    *slot = Some(Arc::new(c));
-                }
-            }
-            models.update(&entry.name, |r| *r = report);
-        }
-        let entries: Vec<ModelEntry> = entries
-            .into_iter()
-            .filter(|e| e.task != Task::Suggester)
-            .collect();
+        let graphs: Vec<&ModelEntry> = entries.iter().filter(|e| e.task != Task::Suggester).collect();
         if !options.lazy {
             // Load every model concurrently; each thread owns its model until it is admitted.
-            let loaded: Vec<(ModelReport, Option<Arc<dyn Runner>>)> = std::thread::scope(|s| {
-                let handles: Vec<_> = entries
+            let loaded: Vec<(ModelReport, Option<Arc<dyn Graph>>)> = std::thread::scope(|s| {
+                let handles: Vec<_> = graphs
                     .iter()
-                    .map(|entry| s.spawn(move || load_one(dir, entry, kind)))
+                    .map(|&entry| {
+                        let models = &models;
+                        s.spawn(move || models.load(entry))
+                    })
                     .collect();
                 handles
                     .into_iter()
-                    .zip(&entries)
+                    .zip(&graphs)
                     .map(|(h, entry)| {
                         h.join().unwrap_or_else(|_| {
                             let reason = "the loader crashed".to_string();
-                            (new_report(entry, Status::Unavailable { reason }), None)
+                            (ModelReport::new(entry, Status::Unavailable { reason }), None)
                         })
                     })
                     .collect()
             });
-            for (report, model) in loaded {
-                match model {
-                    Some(m) => models.admit(report, m),
-                    None => {
-                        let name = report.name.clone();
-                        models.update(&name, |r| *r = report);
-                    }
+            for (report, graph) in loaded {
+                match graph {
+                    Some(g) => models.admit(report, g),
+                    None => models.record(report),
                 }
             }
         }
-        let set = ModelSet::new(kind, models.clone());
+        let set = ModelSet::new(
+            kind.name(),
+            &kind.format(),
+            &entries,
+            models.clone() as Arc<dyn GraphSource>,
+        );
         ModelManager {
             dir: dir.to_path_buf(),
             backend_reason,
             manifest_error,
             models,
             set,
+            correlation,
+            encodings: Mutex::new(EncodingCache::new(options.encodings_bytes)),
         }
     }
 
     /// Loads model `name` again from the directory (re-reading `manifest.json`, so a new file with
     /// its new checksum is picked up) and swaps it in. Predictions in flight finish on the old
-    /// model. On failure the old model (if any) keeps serving and the error says why.
-    pub fn reload(&self, name: &str) -> Result<ModelReport, String> {
-        let manifest = read_manifest(&self.dir)?;
+    /// model; kept encodings are dropped (they belong to the old encoder). On failure the old
+    /// model (if any) keeps serving and the error says why.
+    pub fn reload(&self, name: &str) -> Result<ModelReport, Error> {
+        let manifest = read_manifest(&self.dir).map_err(|e| Error::unavailable(name, e))?;
         let entry = manifest
             .models
             .iter()
             .find(|e| e.name == name)
             .cloned()
             .ok_or_else(|| {
-                format!(
-                    "`{name}` is not in `{}`",
-                    self.dir.join("manifest.json").display()
+                Error::unavailable(
+                    name,
+                    format!("`{name}` is not in `{}`", self.dir.join("manifest.json").display()),
                 )
             })?;
-        let (report, model) = load_one(&self.dir, &entry, self.models.kind);
-        let Some(model) = model else {
-            return Err(match report.status {
-                Status::Unavailable { reason } => reason,
-                other => format!("{other:?}"),
-            });
+        let (report, graph) = self.models.load(&entry);
+        let Some(graph) = graph else {
+            return Err(Error::unavailable(
+                name,
+                report.reason().unwrap_or("did not load"),
+            ));
         };
         {
             let mut slots = write(&self.models.slots);
             match slots.iter_mut().find(|s| s.entry.name == name) {
                 Some(s) => s.entry = entry,
                 None => slots.push(Slot {
-                    report: new_report(&entry, Status::Loading),
+                    report: ModelReport::new(&entry, Status::Loading),
                     entry,
                 }),
             }
         }
-        self.models.admit(report, model);
+        self.models.admit(report, graph);
+        self.encodings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
         self.report(name)
-            .ok_or_else(|| format!("`{name}` vanished during reload"))
+            .ok_or_else(|| Error::unavailable(name, "vanished during reload"))
     }
 
     /// Loads every known model that is not in memory (e.g. after lazy open or eviction); returns
@@ -511,7 +427,7 @@ impl ModelManager {
             Task::QualityHead,
             Task::Classifier,
         ] {
-            let _ = self.models.runner(&task);
+            let _ = self.set.graph(task);
         }
         self.reports()
             .iter()
@@ -526,7 +442,7 @@ impl ModelManager {
 
     /// The backend in use.
     pub fn backend_kind(&self) -> BackendKind {
-        self.models.kind
+        self.models.runtime.kind
     }
 
     /// Why this backend was chosen.
@@ -560,32 +476,33 @@ impl ModelManager {
         self.models.cache.stats()
     }
 
-    /// The models as the core's [`Backend`].
-    pub fn backend(&self) -> &dyn Backend {
+    /// The models, as the core's pipeline runs them.
+    pub fn models(&self) -> &ModelSet {
         &self.set
+    }
+
+    /// The embedding cache.
+    pub fn encodings(&self) -> &Mutex<EncodingCache> {
+        &self.encodings
     }
 
     /// Whether the combined quality model is usable (loaded, or loadable on first use).
     pub fn has_quality(&self) -> bool {
-        self.models.entry_for(&Task::Quality).is_some()
+        self.set.has(&Task::Quality)
     }
 
     /// Whether the split form (encoder + head) is usable.
     pub fn has_split(&self) -> bool {
-        self.models.entry_for(&Task::QualityHead).is_some()
-            && self
-                .models
-                .entry_for(&Task::QualityEncoder)
-                .is_some_and(|e| e.embedding_dim() > 0)
+        self.set.quality_path() == Some(QualityPath::Split)
     }
 
     /// The suggester's correlation models, if the manifest lists a valid file.
-    pub fn correlation(&self) -> Option<Arc<CorrelationModels>> {
-        read(&self.models.correlation).clone()
+    pub fn correlation(&self) -> Option<&CorrelationModels> {
+        self.correlation.as_deref()
     }
 
     /// Whether the classifier is usable.
     pub fn has_classifier(&self) -> bool {
-        self.models.entry_for(&Task::Classifier).is_some()
+        self.set.has_classifier()
     }
 }

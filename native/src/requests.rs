@@ -5,11 +5,11 @@
 //! `error` for that request alone. Every image is decoded once, and all its parameter sets go
 //! through [`crate::predict::predict_params`] together (the image is encoded once).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
+use vectune_core::batch::group_by;
 use vectune_core::params::Params;
 
 use crate::manager::ModelManager;
@@ -27,18 +27,15 @@ struct Request {
 /// whether any request failed.
 pub fn answer(manager: &ModelManager, input: &str) -> (Vec<Value>, bool) {
     let mut out: Vec<Option<Value>> = Vec::new();
-    // image path -> (request indexes, their parameters)
-    let mut by_image: BTreeMap<PathBuf, (Vec<usize>, Vec<Params>)> = BTreeMap::new();
+    // (output slot, request) for every line that parsed
+    let mut requests: Vec<(usize, Request)> = Vec::new();
     for (n, line) in input.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let slot = out.len();
         match serde_json::from_str::<Request>(line) {
             Ok(r) => {
-                let e = by_image.entry(r.image).or_default();
-                e.0.push(slot);
-                e.1.push(r.params);
+                requests.push((out.len(), r));
                 out.push(None);
             }
             Err(e) => out.push(Some(
@@ -46,27 +43,25 @@ pub fn answer(manager: &ModelManager, input: &str) -> (Vec<Value>, bool) {
             )),
         }
     }
-    for (path, (slots, params)) in by_image {
+    for group in group_by(&requests, |a, b| a.1.image == b.1.image) {
+        let path = &requests[group[0]].1.image;
+        let params: Vec<Params> = group.iter().map(|&i| requests[i].1.params).collect();
         let name = path.display().to_string();
-        let decoded = image::load(&path);
+        let decoded = image::load(path);
         let results = decoded.as_ref().map_err(|e| e.to_string()).and_then(|img| {
             img.view()
                 .map(|view| predict::predict_params(manager, &view, &params))
                 .map_err(|e| format!("image `{name}`: {e}"))
         });
-        match results {
-            Ok(preds) => {
-                for (slot, p) in slots.iter().zip(preds) {
-                    out[*slot] = Some(json!({
-                        "image": name, "params": p.params, "ssim": p.ssim, "source": p.source,
-                    }));
-                }
-            }
-            Err(e) => {
-                for (slot, p) in slots.iter().zip(&params) {
-                    out[*slot] = Some(json!({ "image": name, "params": p, "error": e }));
-                }
-            }
+        for (k, &i) in group.iter().enumerate() {
+            let slot = requests[i].0;
+            out[slot] = Some(match &results {
+                Ok(preds) => json!({
+                    "image": name, "params": preds[k].params, "ssim": preds[k].ssim,
+                    "source": preds[k].source,
+                }),
+                Err(e) => json!({ "image": name, "params": params[k], "error": e }),
+            });
         }
     }
     let lines: Vec<Value> = out.into_iter().map(|v| v.unwrap_or(Value::Null)).collect();

@@ -1,23 +1,21 @@
-//! Parameter suggestions: the core's suggester ([`vectune_core::suggest::suggest`]: a starting
-//! point from the correlation models, candidates around it, the smallest predicted SVG that reaches
-//! the target) on the manager's models — the classifier for the logo's class, the quality model
-//! along the manager's path (the image preprocessed once for both), the correlation file when it
-//! loaded — and [`verify`]: the suggestion's shortlist measured with VTracer, the choice remade on
-//! the measurements.
+//! Parameter suggestions: the core's suggester ([`vectune_core::suggest::suggest`]) on the
+//! manager's models and correlation file, and [`verify`]: the core's verification with VTracer
+//! runs measured on one shared, bounded pool of threads (one per core of the CPU quota), however
+//! many requests verify at once.
 
+use std::sync::OnceLock;
 use std::time::Instant;
 
+use rayon::prelude::*;
+use vectune_core::error::Error;
 use vectune_core::image::ImageRef;
-use vectune_core::params::Params;
-use vectune_core::suggest::{self, SuggestError};
-use vectune_truth::TruthError;
-use vectune_truth::measure::measure;
-use vectune_truth::render::Renderer;
+use vectune_core::suggest::{self, Candidate};
+use vectune_measure::measure;
+use vectune_measure::render::Renderer;
 
 pub use vectune_core::suggest::{MeasuredCandidate, Suggestion, Verified};
 
 use crate::manager::ModelManager;
-use crate::predict;
 
 /// Suggests parameters for `image` that reach `target` SSIM with the smallest SVG, choosing among
 /// candidates predicted to reach `target + margin` ([`suggest::DEFAULT_MARGIN`]).
@@ -26,68 +24,60 @@ pub fn suggest(
     image: &ImageRef<'_>,
     target: f32,
     margin: f32,
-) -> Result<Suggestion, SuggestError> {
-    let correlation = manager.correlation();
-    suggest::suggest(
-        manager.backend(),
-        predict::quality_path(manager),
-        correlation.as_deref(),
-        image,
-        target,
-        margin,
-    )
+) -> Result<Suggestion, Error> {
+    suggest::suggest(manager.models(), manager.correlation(), image, target, margin)
+        .map_err(Error::from)
 }
 
-/// Measures every candidate of `suggestion`'s shortlist with VTracer (vectorize, render, SSIM:
-/// `vectune measure`; in parallel, one worker per core) and chooses again on the measurements with the core's rule
-/// ([`suggest::verified`]). `item` names the image in errors.
+/// The pool VTracer runs on: one thread per core of the CPU quota, shared by every caller (a
+/// server verifying several suggestions at once queues their runs here instead of starting
+/// threads per request). `None` if the platform refused the threads: then runs are serial.
+fn pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("vectune-measure-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
+/// Measures each candidate with VTracer (vectorize, render, SSIM: `vectune measure`) on the
+/// shared pool, in the candidates' order; `item` names the image in errors.
+pub fn measure_all(
+    image: &ImageRef<'_>,
+    sets: &[Candidate],
+    item: &str,
+) -> Result<Vec<MeasuredCandidate>, Error> {
+    let renderer = Renderer::new();
+    let one = |c: &Candidate| {
+        measure(image, &c.params, &renderer, item)
+            .map(|m| m.candidate(c.params, c.predicted_ssim))
+            .map_err(Error::from)
+    };
+    match pool() {
+        Some(pool) => pool.install(|| sets.par_iter().map(one).collect()),
+        None => sets.iter().map(one).collect(),
+    }
+}
+
+/// Checks `suggestion` with VTracer: its shortlist measured ([`measure_all`]) and the choice remade
+/// on the measurements (the core's [`suggest::verify`]). `item` names the image in errors.
 pub fn verify(
     suggestion: &Suggestion,
     image: &ImageRef<'_>,
     item: &str,
-) -> Result<Verified, TruthError> {
-    let started = Instant::now();
-    let renderer = Renderer::new();
-    // the shortlist (the core always gives one; else the suggestion alone)
-    let alone = [(suggestion.params, suggestion.predicted_ssim)];
-    let sets: Vec<(Params, f32)> = if suggestion.shortlist.is_empty() {
-        alone.to_vec()
-    } else {
-        suggestion
-            .shortlist
-            .iter()
-            .map(|c| (c.params, c.predicted_ssim))
-            .collect()
-    };
-    // one worker per core at most (a server runs several requests at once), each on a run of
-    // consecutive sets: joined in order, the results keep the shortlist's order
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per_worker = sets.len().div_ceil(workers);
-    let measured = std::thread::scope(|scope| {
-        let handles: Vec<_> = sets
-            .chunks(per_worker)
-            .map(|chunk| {
-                let renderer = &renderer;
-                scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|&(params, predicted)| {
-                            measure(image, &params, renderer, item)
-                                .map(|m| m.candidate(params, predicted))
-                        })
-                        .collect::<Vec<Result<MeasuredCandidate, TruthError>>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            // measure catches VTracer's panics itself; a panic here would be a bug of ours
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect::<Result<Vec<_>, _>>()
-    })?;
-    let ms = started.elapsed().as_secs_f64() * 1e3;
-    Ok(
-        suggest::verified(&suggestion.params, suggestion.target, measured, ms)
-            .expect("at least one set was measured"),
+) -> Result<Verified, Error> {
+    let start = Instant::now();
+    suggest::verify(
+        &suggestion.params,
+        suggestion.predicted_ssim,
+        suggestion.target,
+        &suggestion.shortlist,
+        |sets| measure_all(image, sets, item),
+        &|| start.elapsed().as_secs_f64() * 1e3,
     )
 }

@@ -172,7 +172,8 @@ fn committed_models_reproduce_their_manifest_accuracy_on_every_backend() {
 #[test]
 fn the_shipped_head_takes_each_embedding_once_on_every_runtime() {
     use vectune_core::batch::params_tensor;
-    use vectune_core::predict::{Prepared, QualityPath, encode, quality_for_params};
+    use vectune_core::models::QualityPath;
+    use vectune_core::predict::{Prepared, encode, quality_for_params};
     let m = manifest();
     let head = m.model("quality_head").expect("a quality_head entry");
     assert!(head.shares_embedding(), "the shipped head takes [1, D]");
@@ -194,14 +195,14 @@ fn the_shipped_head_takes_each_embedding_once_on_every_runtime() {
     let p = params_tensor(&params);
     for kind in [BackendKind::Tract, BackendKind::Ort] {
         let manager = ModelManager::open(&models_dir(), BackendChoice::Exactly(kind));
-        let backend = manager.backend();
+        let backend = manager.models();
         let (mut all_emb, mut all_par, mut want) = (vec![], vec![], vec![]);
         for img in &images {
             let view = img.view().unwrap();
             let prepared = Prepared::new(view);
             let emb = encode(backend, &prepared).unwrap();
             let one = backend.predict_head_one(&emb, &p).unwrap();
-            let stats = vectune_core::preprocess::image_stats(prepared.features());
+            let stats = vectune_core::features::image_stats(prepared.features());
             let tensor = prepared.tensor().unwrap();
             let combined =
                 quality_for_params(backend, QualityPath::Combined, tensor, &stats, &params)

@@ -115,7 +115,7 @@ fn all_models_load(kind: BackendKind) {
     let split = kind != BackendKind::Torch; // no TorchScript encoder/head
     assert!(m.has_quality() && m.has_split() == split && m.has_classifier());
     assert_eq!(
-        m.backend().memory().model_bytes,
+        m.models().held_bytes(),
         m.reports().iter().map(|r| r.bytes).sum::<u64>()
     );
 }
@@ -135,15 +135,15 @@ fn golden_parity(kind: BackendKind) {
     let view = img.view().unwrap();
     let params = reference_params(&r);
     let t = preprocess::preprocess(&img.pixels, img.width, img.height).unwrap();
-    let stats = preprocess::image_stats(&vectune_core::features::compute(&view));
-    let b = m.backend();
+    let stats = vectune_core::features::image_stats(&vectune_core::features::compute(&view));
+    let b = m.models();
 
     let n = params.len();
     let images = t.repeat(n);
     let all_stats = stats.repeat(n);
     let p = vectune_core::batch::params_tensor(&params);
     let combined = b
-        .predict_quality(vectune_core::backend::Batch::new(&images, &all_stats, &p).unwrap())
+        .predict_quality(vectune_core::graph::Batch::new(&images, &all_stats, &p).unwrap())
         .unwrap();
     for (got, want) in combined.iter().zip(floats(&r["ssim"])) {
         assert!(
@@ -164,7 +164,7 @@ fn golden_parity(kind: BackendKind) {
         }
         return;
     }
-    let embedding = b.encode_images(&t, &stats).unwrap();
+    let embedding = b.encode(&t, &stats).unwrap();
     assert_eq!(
         embedding.len(),
         r["embedding_dim"].as_u64().unwrap() as usize
@@ -321,6 +321,7 @@ fn lazy_loading_pinning_and_eviction_under_a_small_budget() {
             budget_bytes: budget,
             lazy: true,
             pinned: vec!["quality_head".into()],
+            ..Options::default()
         },
     );
     for r in lazy.reports() {
@@ -353,7 +354,12 @@ fn lazy_loading_pinning_and_eviction_under_a_small_budget() {
     assert!(stats.bytes_used <= budget);
     let eager_class = vectune_native::classify::classify(&eager, &img.view().unwrap()).unwrap();
     assert_eq!(c, eager_class);
-    // Predicting again loads the encoder a second time (evicting the classifier) and agrees.
+    // Predicting again for the same pixels needs only the head (the encoding is kept) ...
+    assert_eq!(ssims(&lazy, &params), want);
+    assert_eq!(lazy.report("quality_encoder").unwrap().loads, 1);
+    assert_eq!(lazy.encodings().lock().unwrap().stats().hits, 1);
+    // ... and for new pixels loads the encoder a second time (evicting the classifier), agreeing.
+    lazy.encodings().lock().unwrap().clear();
     assert_eq!(ssims(&lazy, &params), want);
     assert_eq!(lazy.report("quality_encoder").unwrap().loads, 2);
     assert!(matches!(
@@ -401,9 +407,11 @@ fn reload_swaps_a_model_while_predictions_run() {
     )
     .unwrap();
     let err = m.reload("quality_head").unwrap_err();
-    assert!(err.contains("checksum mismatch"), "{err}");
+    assert!(err.to_string().contains("checksum mismatch"), "{err}");
     assert_eq!(ssims(&m, &params), before);
-    assert!(m.reload("no_such_model").unwrap_err().contains("not in"));
+    let err = m.reload("no_such_model").unwrap_err();
+    assert!(err.to_string().contains("not in"), "{err}");
+    assert_eq!(err.kind(), vectune_core::error::ErrorKind::ModelUnavailable);
 
     // A new file and its new checksum in the manifest: reload while 8 threads predict.
     let manifest_path = dir.join("manifest.json");

@@ -1,16 +1,20 @@
 //! The ONNX Runtime runtime (`ort`, `load-dynamic`). One environment per process, created on first
-//! use from `ORT_DYLIB_PATH` or the library `build.rs` fetched; each session runs with one intra-op
-//! thread so that many concurrent requests do not oversubscribe the cores. A session runs one
-//! request at a time (`ort`'s `run` takes `&mut`), so each sits behind a mutex.
+//! use from `ORT_DYLIB_PATH` or the library `build.rs` fetched. `ort`'s `Session::run` takes
+//! `&mut`, so each model is a small pool of sessions ([`Threads::sessions`], by default one per
+//! core of the CPU quota): concurrent requests for one model run at once, each on a free session,
+//! and each session's intra-/inter-op thread counts are set so that sessions times threads does
+//! not oversubscribe the cores.
 
 use std::borrow::Cow;
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 
 use ort::session::{Session, SessionInputValue};
 use ort::value::Tensor;
-use vectune_core::backend::BackendError;
+use vectune_core::error::Error;
+use vectune_core::graph::{Feed, Graph, feed};
 
-use super::Runner;
+use super::Threads;
 
 static ENVIRONMENT: OnceLock<Result<(ort::environment::Environment, String), String>> =
     OnceLock::new();
@@ -47,68 +51,96 @@ pub fn environment() -> Result<String, String> {
         .map_err(Clone::clone)
 }
 
-fn runtime(e: impl std::fmt::Display) -> BackendError {
-    BackendError::Runtime(e.to_string())
+fn runtime(e: impl std::fmt::Display) -> Error {
+    Error::runtime(format!("ONNX Runtime: {e}"))
 }
 
-/// One ONNX Runtime session.
+/// One ONNX model: a pool of sessions over the same bytes.
 pub struct OrtModel {
-    session: Mutex<Session>,
-    bytes: u64,
+    sessions: Vec<Mutex<Session>>,
+    next: AtomicUsize,
+    inputs: Vec<String>,
+}
+
+fn lock(m: &Mutex<Session>) -> MutexGuard<'_, Session> {
+    // A session whose run panicked is still a valid session (ONNX Runtime holds no Rust state).
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl OrtModel {
-    /// Creates a session from model bytes.
-    pub fn load(onnx: &[u8]) -> Result<OrtModel, BackendError> {
-        environment().map_err(BackendError::Runtime)?;
+    /// Creates `threads.sessions` sessions from model bytes.
+    pub fn load(onnx: &[u8], threads: &Threads) -> Result<OrtModel, Error> {
+        environment().map_err(Error::runtime)?;
         let env = match ENVIRONMENT.get() {
             Some(Ok((env, _))) => env,
-            _ => return Err(runtime("ONNX Runtime is not initialised")),
+            _ => return Err(runtime("not initialised")),
         };
-        let session = Session::builder(env)
-            .map_err(runtime)?
-            .with_intra_threads(1)
-            .map_err(runtime)?
-            .with_inter_threads(1)
-            .map_err(runtime)?
-            .commit_from_memory(onnx)
-            .map_err(runtime)?;
-        Ok(OrtModel {
-            session: Mutex::new(session),
-            bytes: onnx.len() as u64,
-        })
-    }
-}
-
-impl Runner for OrtModel {
-    fn bytes(&self) -> u64 {
-        self.bytes
-    }
-
-    fn run(&self, feeds: &[(&str, Vec<usize>, &[f32])]) -> Result<Vec<f32>, BackendError> {
-        let mut session = self
-            .session
-            .lock()
-            .map_err(|_| runtime("a previous inference panicked"))?;
-        let wanted: Vec<String> = session
+        let sessions = (0..threads.sessions.max(1))
+            .map(|_| {
+                Session::builder(env)
+                    .map_err(runtime)?
+                    .with_intra_threads(threads.intra_op.max(1))
+                    .map_err(runtime)?
+                    .with_inter_threads(threads.inter_op.max(1))
+                    .map_err(runtime)?
+                    .commit_from_memory(onnx)
+                    .map_err(runtime)
+            })
+            .collect::<Result<Vec<Session>, Error>>()?;
+        let inputs = sessions[0]
             .inputs()
             .iter()
             .map(|i| i.name().to_string())
             .collect();
+        Ok(OrtModel {
+            sessions: sessions.into_iter().map(Mutex::new).collect(),
+            next: AtomicUsize::new(0),
+            inputs,
+        })
+    }
+
+    /// How many sessions run this model at once.
+    pub fn sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// A free session (trying each once, starting after the last one handed out), else a wait for
+    /// the next in turn.
+    fn session(&self) -> MutexGuard<'_, Session> {
+        let n = self.sessions.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        for i in 0..n {
+            match self.sessions[(start + i) % n].try_lock() {
+                Ok(s) => return s,
+                Err(TryLockError::Poisoned(p)) => return p.into_inner(),
+                Err(TryLockError::WouldBlock) => {}
+            }
+        }
+        lock(&self.sessions[start])
+    }
+}
+
+impl Graph for OrtModel {
+    fn run(&self, feeds: &[Feed<'_>]) -> Result<Vec<f32>, Error> {
         let mut inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> =
-            Vec::with_capacity(wanted.len());
-        for name in wanted {
-            let (_, shape, data) = feeds.iter().find(|(n, _, _)| *n == name).ok_or_else(|| {
-                BackendError::Shape(format!(
-                    "the model wants an input `{name}` that was not given"
-                ))
-            })?;
+            Vec::with_capacity(self.inputs.len());
+        for name in &self.inputs {
+            let (_, shape, data) = feed(feeds, name)?;
             let shape: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
             let tensor = Tensor::from_array((shape, data.to_vec())).map_err(runtime)?;
-            inputs.push((Cow::Owned(name), tensor.into()));
+            inputs.push((Cow::Owned(name.clone()), tensor.into()));
         }
+        let mut session = self.session();
         let outputs = session.run(inputs).map_err(runtime)?;
-        let (_, values) = outputs[0].try_extract_tensor::<f32>().map_err(runtime)?;
+        let (_, first) = outputs
+            .iter()
+            .next()
+            .ok_or_else(|| runtime("the model returned no output"))?;
+        let (_, values) = first.try_extract_tensor::<f32>().map_err(runtime)?;
         Ok(values.to_vec())
+    }
+
+    fn input_names(&self) -> &[String] {
+        &self.inputs
     }
 }

@@ -7,26 +7,24 @@
 use std::sync::Once;
 
 use tch::{CModule, Kind, Tensor};
-use vectune_core::backend::BackendError;
-
-use super::Runner;
+use vectune_core::error::Error;
+use vectune_core::graph::{Feed, Graph, feed};
 
 static THREADS: Once = Once::new();
 
-fn runtime(e: impl std::fmt::Display) -> BackendError {
-    BackendError::Runtime(format!("libtorch: {e}"))
+fn runtime(e: impl std::fmt::Display) -> Error {
+    Error::runtime(format!("libtorch: {e}"))
 }
 
 /// One TorchScript module.
 pub struct TorchModel {
     module: CModule,
     inputs: Vec<String>,
-    bytes: u64,
 }
 
 impl TorchModel {
     /// Loads a TorchScript module from bytes; `inputs` are its forward arguments' names, in order.
-    pub fn load(torchscript: &[u8], inputs: &[String]) -> Result<TorchModel, BackendError> {
+    pub fn load(torchscript: &[u8], inputs: &[String]) -> Result<TorchModel, Error> {
         THREADS.call_once(|| {
             tch::set_num_threads(1);
             tch::set_num_interop_threads(1);
@@ -37,27 +35,22 @@ impl TorchModel {
         Ok(TorchModel {
             module,
             inputs: inputs.to_vec(),
-            bytes: torchscript.len() as u64,
         })
     }
 }
 
-impl Runner for TorchModel {
-    fn bytes(&self) -> u64 {
-        self.bytes
+impl Graph for TorchModel {
+    fn input_names(&self) -> &[String] {
+        &self.inputs
     }
 
-    fn run(&self, feeds: &[(&str, Vec<usize>, &[f32])]) -> Result<Vec<f32>, BackendError> {
+    fn run(&self, feeds: &[Feed<'_>]) -> Result<Vec<f32>, Error> {
         let mut args = Vec::with_capacity(self.inputs.len());
         for name in &self.inputs {
-            let (_, shape, data) = feeds.iter().find(|(n, _, _)| n == name).ok_or_else(|| {
-                BackendError::Shape(format!(
-                    "the model wants an input `{name}` that was not given"
-                ))
-            })?;
+            let (_, shape, data) = feed(feeds, name)?;
             let dims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
             if shape.iter().product::<usize>() != data.len() {
-                return Err(BackendError::Shape(format!(
+                return Err(runtime(format!(
                     "input `{name}`: shape {shape:?} does not hold {} values",
                     data.len()
                 )));

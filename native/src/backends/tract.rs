@@ -4,24 +4,22 @@
 use std::sync::Arc;
 
 use tract_onnx::prelude::*;
-use vectune_core::backend::BackendError;
-
-use super::Runner;
+use vectune_core::error::Error;
+use vectune_core::graph::{Feed, Graph, feed};
 
 /// One loaded ONNX model.
 pub struct TractModel {
     plan: Arc<TypedRunnableModel>,
     inputs: Vec<String>,
-    bytes: u64,
 }
 
-fn runtime(e: impl std::fmt::Display) -> BackendError {
-    BackendError::Runtime(e.to_string())
+fn runtime(e: impl std::fmt::Display) -> Error {
+    Error::runtime(format!("tract: {e}"))
 }
 
 impl TractModel {
     /// Parses, optimises and plans an ONNX model (dynamic batch kept symbolic).
-    pub fn load(onnx: &[u8]) -> Result<TractModel, BackendError> {
+    pub fn load(onnx: &[u8]) -> Result<TractModel, Error> {
         let model = tract_onnx::onnx()
             .model_for_read(&mut &onnx[..])
             .map_err(runtime)?
@@ -38,32 +36,19 @@ impl TractModel {
             .map_err(runtime)?
             .into_runnable()
             .map_err(runtime)?;
-        Ok(TractModel {
-            plan,
-            inputs,
-            bytes: onnx.len() as u64,
-        })
-    }
-
-    /// Graph input names, in graph order.
-    pub fn input_names(&self) -> &[String] {
-        &self.inputs
+        Ok(TractModel { plan, inputs })
     }
 }
 
-impl Runner for TractModel {
-    fn bytes(&self) -> u64 {
-        self.bytes
+impl Graph for TractModel {
+    fn input_names(&self) -> &[String] {
+        &self.inputs
     }
 
-    fn run(&self, feeds: &[(&str, Vec<usize>, &[f32])]) -> Result<Vec<f32>, BackendError> {
+    fn run(&self, feeds: &[Feed<'_>]) -> Result<Vec<f32>, Error> {
         let mut values: TVec<TValue> = tvec![];
         for name in &self.inputs {
-            let (_, shape, data) = feeds.iter().find(|(n, _, _)| n == name).ok_or_else(|| {
-                BackendError::Shape(format!(
-                    "the model wants an input `{name}` that was not given"
-                ))
-            })?;
+            let (_, shape, data) = feed(feeds, name)?;
             values.push(Tensor::from_shape(shape, data).map_err(runtime)?.into());
         }
         let outputs = self.plan.run(values).map_err(runtime)?;
