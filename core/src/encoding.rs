@@ -165,7 +165,10 @@ mod tests {
         );
         assert_ne!(ImageKey::of(&ia), ImageKey::of(&ib));
         // same bytes, other shape: another image
-        assert_ne!(ImageKey::of(&ia), ImageKey::of(&ImageRef::new(&a, 2, 3).unwrap()));
+        assert_ne!(
+            ImageKey::of(&ia),
+            ImageKey::of(&ImageRef::new(&a, 2, 3).unwrap())
+        );
         assert_eq!(ImageKey::of(&ia).hex().len(), 64);
         let one = encoding(&ia).bytes();
         let mut cache = EncodingCache::new(one + one / 2);

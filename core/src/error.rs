@@ -161,6 +161,12 @@ impl From<crate::preprocess::PreprocessError> for Error {
     }
 }
 
+impl From<crate::manifest::ManifestError> for Error {
+    fn from(e: crate::manifest::ManifestError) -> Error {
+        Error::bad_input("manifest", e)
+    }
+}
+
 impl From<crate::suggest::SuggestError> for Error {
     fn from(e: crate::suggest::SuggestError) -> Error {
         use crate::suggest::SuggestError;
@@ -190,7 +196,10 @@ mod tests {
         assert_eq!(e.model(), Some("quality_head"));
         let e = Error::unavailable("quality_head", "cannot read `quality_head.onnx`");
         assert_eq!(e.kind().as_str(), "model_unavailable");
-        assert_eq!(e.to_string(), "model `quality_head`: cannot read `quality_head.onnx`");
+        assert_eq!(
+            e.to_string(),
+            "model `quality_head`: cannot read `quality_head.onnx`"
+        );
         let e = Error::unavailable("quality_head", "model `quality_head` is not loaded");
         assert_eq!(e.to_string(), "model `quality_head` is not loaded");
     }

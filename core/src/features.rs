@@ -331,7 +331,6 @@ mod tests {
         assert_eq!(f.vector()[..3], [3.0, 2.0, 0.0]); // log2 8, log2 4, log2 of one colour
     }
 
-
     fn draw(w: u32, h: u32, mut f: impl FnMut(u32, u32) -> [u8; 4]) -> Vec<u8> {
         let mut px = Vec::with_capacity((w * h * 4) as usize);
         for y in 0..h {

@@ -48,10 +48,11 @@ pub trait Graph: Send + Sync {
 
 /// The feed called `name` among `feeds`, or the runtime error every runtime gives for it.
 pub fn feed<'f, 'a>(feeds: &'f [Feed<'a>], name: &str) -> Result<&'f Feed<'a>, Error> {
-    feeds
-        .iter()
-        .find(|(n, _, _)| *n == name)
-        .ok_or_else(|| Error::runtime(alloc::format!("the model wants an input `{name}` that was not given")))
+    feeds.iter().find(|(n, _, _)| *n == name).ok_or_else(|| {
+        Error::runtime(alloc::format!(
+            "the model wants an input `{name}` that was not given"
+        ))
+    })
 }
 
 /// The shape of `n` preprocessed images.
@@ -143,7 +144,12 @@ pub fn stats_prefix(stats: &[f32], k: usize) -> Vec<f32> {
 }
 
 /// Runs a head graph on `embedding` (`rows x d` values) and `[rows, 8]` `params`.
-fn run_head_graph(graph: &dyn Graph, embedding: &[f32], d: usize, params: &[f32]) -> Result<Vec<f32>, Error> {
+fn run_head_graph(
+    graph: &dyn Graph,
+    embedding: &[f32],
+    d: usize,
+    params: &[f32],
+) -> Result<Vec<f32>, Error> {
     graph.run(&[
         ("embedding", alloc::vec![embedding.len() / d, d], embedding),
         (
@@ -294,9 +300,19 @@ mod tests {
         assert!(run_head(&h, &emb[..9], &params, d, true).is_err());
         assert!(calls(&h).is_empty());
         let h = head(d);
-        assert_eq!(run_head_one(&h, &[1.0, 1.0], &params, d, true).unwrap().len(), 5);
+        assert_eq!(
+            run_head_one(&h, &[1.0, 1.0], &params, d, true)
+                .unwrap()
+                .len(),
+            5
+        );
         assert_eq!(calls(&h), [(1, 5)]);
-        assert_eq!(run_head_one(&h, &[1.0, 1.0], &params, d, false).unwrap().len(), 5);
+        assert_eq!(
+            run_head_one(&h, &[1.0, 1.0], &params, d, false)
+                .unwrap()
+                .len(),
+            5
+        );
         assert!(run_head_one(&h, &[1.0], &params, d, true).is_err());
         assert!(run_head_one(&h, &[1.0, 1.0], &params[..7], d, true).is_err());
     }

@@ -33,8 +33,8 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::params::{ENCODING_VERSION, PARAM_COUNT};
 use crate::features::{IMAGE_STATS, SIZE_FEATURES};
+use crate::params::{ENCODING_VERSION, PARAM_COUNT};
 use crate::preprocess::{CHANNELS, IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE};
 
 /// The manifest schema version this core reads.

@@ -31,8 +31,7 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::graph::{
-    Batch, Feed, Graph, check_stats, image_count, image_shape, run_head, run_head_one,
-    stats_prefix,
+    Batch, Feed, Graph, check_stats, image_count, image_shape, run_head, run_head_one, stats_prefix,
 };
 use crate::manifest::{Format, LOGO_CLASSES, Manifest, ModelEntry, Task};
 use crate::params::PARAM_COUNT;
@@ -278,7 +277,10 @@ impl GraphSource for Preloaded {
             .get(name)
             .map(|(g, _)| g.clone())
             .ok_or_else(|| {
-                let reason = self.failed.get(name).map_or("it did not load", String::as_str);
+                let reason = self
+                    .failed
+                    .get(name)
+                    .map_or("it did not load", String::as_str);
                 Error::unavailable(name, reason)
             })
     }
@@ -616,7 +618,9 @@ mod tests {
 
     fn entry(name: &str, task: &str, format: &str, bytes: &[u8]) -> String {
         let inputs = match task {
-            "quality" => r#"[{"name":"image","shape":["N",3,224,224]},{"name":"params","shape":["N",8]}]"#,
+            "quality" => {
+                r#"[{"name":"image","shape":["N",3,224,224]},{"name":"params","shape":["N",8]}]"#
+            }
             _ => r#"[{"name":"image","shape":["N",3,224,224]}]"#,
         };
         let outputs = match task {
@@ -642,8 +646,7 @@ mod tests {
             entry("c", "classifier", "onnx", b"junk"),
             entry("q_ts", "quality", "torchscript", b"t"),
         );
-        let files: BTreeMap<&str, &[u8]> =
-            [("q", &b"q"[..]), ("c", b"junk")].into_iter().collect();
+        let files: BTreeMap<&str, &[u8]> = [("q", &b"q"[..]), ("c", b"junk")].into_iter().collect();
         let clock = || 1.0;
         let loaded = load_all(
             &manifest,
@@ -677,12 +680,20 @@ mod tests {
             m.classes(),
             ["complex", "gradient", "text_based", "simple_geometric"]
         );
-        let e = m.classify(&[0.0; crate::preprocess::TENSOR_LEN]).unwrap_err();
-        assert_eq!((e.kind(), e.model()), (ErrorKind::ModelUnavailable, Some("c")));
+        let e = m
+            .classify(&[0.0; crate::preprocess::TENSOR_LEN])
+            .unwrap_err();
+        assert_eq!(
+            (e.kind(), e.model()),
+            (ErrorKind::ModelUnavailable, Some("c"))
+        );
         assert_eq!(e.to_string(), "model `c`: cannot load `c.bin`: not a model");
         let e = m.encode(&[], &[]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ModelUnavailable);
-        assert_eq!(e.to_string(), "model `quality_encoder`: no quality_encoder model is ready (fake)");
+        assert_eq!(
+            e.to_string(),
+            "model `quality_encoder`: no quality_encoder model is ready (fake)"
+        );
         assert_eq!(m.held_bytes(), 1);
 
         let bad = load_all("{", &Fake, |_| Ok(Vec::new()), 1, &clock);

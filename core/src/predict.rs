@@ -130,13 +130,21 @@ impl<'a> Prepared<'a> {
 /// Predicts the SSIM of `image` for each of `params` with the quality model of `models` (none
 /// usable: the heuristic answers). Never fails: a model error falls back to the heuristic, with
 /// the reason.
-pub fn predict_params(models: &ModelSet, image: &ImageRef<'_>, params: &[Params]) -> Vec<Prediction> {
+pub fn predict_params(
+    models: &ModelSet,
+    image: &ImageRef<'_>,
+    params: &[Params],
+) -> Vec<Prediction> {
     predict_prepared(models, &Prepared::new(*image), params)
 }
 
 /// [`predict_params`] on a [`Prepared`] image, for callers that also run other models on it (the
 /// suggester) or need its features.
-pub fn predict_prepared(models: &ModelSet, image: &Prepared<'_>, params: &[Params]) -> Vec<Prediction> {
+pub fn predict_prepared(
+    models: &ModelSet,
+    image: &Prepared<'_>,
+    params: &[Params],
+) -> Vec<Prediction> {
     if params.is_empty() {
         return Vec::new();
     }
@@ -366,8 +374,8 @@ pub fn softmax(logits: &[f32]) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::vec;
     use crate::manifest::LOGO_CLASSES;
+    use alloc::vec;
 
     #[test]
     fn outputs_are_checked_and_clamped() {

@@ -683,14 +683,20 @@ mod tests {
         ];
         let mut source = Preloaded::default();
         for (name, task) in [("enc", "encoder"), ("head", "head")] {
-            let g = Fake { task, seen: seen.clone() };
+            let g = Fake {
+                task,
+                seen: seen.clone(),
+            };
             source.insert(name, Arc::new(g), 1);
         }
         if classifier {
             entries.push(entry(&alloc::format!(
                 r#"{{"name":"cls","task":"classifier",{common},"inputs":[{{"name":"image","shape":["N",3,224,224]}}],"outputs":[{{"name":"logits","shape":["N",4]}}],"labels":["simple_geometric","text_based","gradient","complex"]}}"#
             )));
-            let g = Fake { task: "classifier", seen: seen.clone() };
+            let g = Fake {
+                task: "classifier",
+                seen: seen.clone(),
+            };
             source.insert("cls", Arc::new(g), 1);
         }
         let models = ModelSet::new("fake", &Format::Onnx, &entries, Arc::new(source));
@@ -750,7 +756,15 @@ mod tests {
                 .collect())
         };
         let clock = || 0.0;
-        let v = verify(&s.params, s.predicted_ssim, s.target, &s.shortlist, fake, &clock).unwrap();
+        let v = verify(
+            &s.params,
+            s.predicted_ssim,
+            s.target,
+            &s.shortlist,
+            fake,
+            &clock,
+        )
+        .unwrap();
         assert_eq!(v.measured.len(), s.shortlist.len());
         let order: Vec<Params> = v.measured.iter().map(|m| m.params).collect();
         let want: Vec<Params> = s.shortlist.iter().map(|c| c.params).collect();

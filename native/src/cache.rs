@@ -104,7 +104,10 @@ impl<V: Clone> ModelCache<V> {
         }
         // This thread loads; others asking for `key` wait (other keys proceed). Whatever happens
         // next, the guard clears the key and wakes them.
-        let _guard = Loading { cache: self, key: &key };
+        let _guard = Loading {
+            cache: self,
+            key: &key,
+        };
         let result = catch_unwind(AssertUnwindSafe(load)).unwrap_or_else(|panic| {
             let what = panic
                 .downcast_ref::<&str>()
@@ -236,7 +239,9 @@ mod tests {
         let waiter = std::thread::spawn(move || {
             tx.send(c.get_or_load("m", || Ok((7, 1)))).unwrap();
         });
-        let first = panicking.join().expect("the panic is caught inside get_or_load");
+        let first = panicking
+            .join()
+            .expect("the panic is caught inside get_or_load");
         match first {
             Err(CacheLoadError::Load(e)) => {
                 assert_eq!(e.kind(), vectune_core::error::ErrorKind::Runtime);

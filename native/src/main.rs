@@ -298,8 +298,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .with_context(|| path.display().to_string())?;
             let name = path.display().to_string();
             let renderer = vectune_measure::render::Renderer::new();
-            let (m, svg) = vectune_measure::measure::measure_with_svg(&view, &params, &renderer, &name)
-                .map_err(Error::from)?;
+            let (m, svg) =
+                vectune_measure::measure::measure_with_svg(&view, &params, &renderer, &name)
+                    .map_err(Error::from)?;
             if let Some(out) = &svg_out {
                 std::fs::write(out, &svg)
                     .with_context(|| format!("cannot write `{}`", out.display()))?;

@@ -24,9 +24,7 @@ use vectune_core::encoding::EncodingCache;
 use vectune_core::error::Error;
 use vectune_core::graph::Graph;
 use vectune_core::manifest::{Manifest, ModelEntry, Task};
-use vectune_core::models::{
-    GraphSource, ModelSet, QualityPath, load_correlation, load_model,
-};
+use vectune_core::models::{GraphSource, ModelSet, QualityPath, load_correlation, load_model};
 use vectune_core::suggest::CorrelationModels;
 
 pub use vectune_core::models::{ModelReport, Status};
@@ -123,7 +121,10 @@ fn now_ms() -> f64 {
 fn read_file(dir: &Path, entry: &ModelEntry) -> Result<Vec<u8>, Error> {
     let path = dir.join(&entry.file);
     std::fs::read(&path).map_err(|e| {
-        Error::unavailable(&entry.name, format!("cannot read `{}`: {e}", path.display()))
+        Error::unavailable(
+            &entry.name,
+            format!("cannot read `{}`: {e}", path.display()),
+        )
     })
 }
 
@@ -329,7 +330,10 @@ impl ModelManager {
             cache: ModelCache::new(options.budget_bytes),
             pinned: options.pinned.clone(),
         });
-        let graphs: Vec<&ModelEntry> = entries.iter().filter(|e| e.task != Task::Suggester).collect();
+        let graphs: Vec<&ModelEntry> = entries
+            .iter()
+            .filter(|e| e.task != Task::Suggester)
+            .collect();
         if !options.lazy {
             // Load every model concurrently; each thread owns its model until it is admitted.
             let loaded: Vec<(ModelReport, Option<Arc<dyn Graph>>)> = std::thread::scope(|s| {
@@ -346,7 +350,10 @@ impl ModelManager {
                     .map(|(h, entry)| {
                         h.join().unwrap_or_else(|_| {
                             let reason = "the loader crashed".to_string();
-                            (ModelReport::new(entry, Status::Unavailable { reason }), None)
+                            (
+                                ModelReport::new(entry, Status::Unavailable { reason }),
+                                None,
+                            )
                         })
                     })
                     .collect()
@@ -389,7 +396,10 @@ impl ModelManager {
             .ok_or_else(|| {
                 Error::unavailable(
                     name,
-                    format!("`{name}` is not in `{}`", self.dir.join("manifest.json").display()),
+                    format!(
+                        "`{name}` is not in `{}`",
+                        self.dir.join("manifest.json").display()
+                    ),
                 )
             })?;
         let (report, graph) = self.models.load(&entry);

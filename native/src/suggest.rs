@@ -25,8 +25,14 @@ pub fn suggest(
     target: f32,
     margin: f32,
 ) -> Result<Suggestion, Error> {
-    suggest::suggest(manager.models(), manager.correlation(), image, target, margin)
-        .map_err(Error::from)
+    suggest::suggest(
+        manager.models(),
+        manager.correlation(),
+        image,
+        target,
+        margin,
+    )
+    .map_err(Error::from)
 }
 
 /// The pool VTracer runs on: one thread per core of the CPU quota, shared by every caller (a

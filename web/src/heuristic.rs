@@ -12,7 +12,7 @@ pub fn heuristic(
     width: u32,
     height: u32,
     #[wasm_bindgen(unchecked_param_type = "ParamsInput")] params: JsValue,
-) -> Result<f32, JsError> {
+) -> Result<f32, JsValue> {
     let image = ImageRef::new(rgba, width, height).map_err(js_error)?;
     let params = crate::params::parse(params)?;
     Ok(core_heuristic::estimate(

@@ -7,6 +7,8 @@ use js_sys::{Object, Reflect, Uint8Array};
 use vectune_core::image::{ImageError, ImageRef, MAX_PIXELS};
 use wasm_bindgen::prelude::*;
 
+use crate::error::bad_input;
+
 /// A decoded image: RGBA8 pixels, width, height.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decoded {
@@ -58,14 +60,14 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, String> {
 /// Decodes a PNG or JPEG file's bytes to `{rgba: Uint8Array, width, height}`, exactly as the
 /// native CLI does; throws an `Error` saying why for anything else.
 #[wasm_bindgen(js_name = decodeImage, unchecked_return_type = "DecodedImage")]
-pub fn decode_image(bytes: &[u8]) -> Result<JsValue, JsError> {
-    let d = decode(bytes).map_err(|e| JsError::new(&format!("cannot decode the image: {e}")))?;
+pub fn decode_image(bytes: &[u8]) -> Result<JsValue, JsValue> {
+    let d = decode(bytes).map_err(|e| bad_input(format!("cannot decode the image: {e}")))?;
     let out = Object::new();
     let set = |k: &str, v: &JsValue| Reflect::set(&out, &JsValue::from_str(k), v);
     set("rgba", &Uint8Array::from(d.pixels.as_slice()).into())
         .and_then(|_| set("width", &d.width.into()))
         .and_then(|_| set("height", &d.height.into()))
-        .map_err(|e| JsError::new(&crate::error::message(e)))?;
+        .map_err(|e| crate::error::bad_input(crate::error::message(e)))?;
     Ok(out.into())
 }
 

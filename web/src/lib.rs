@@ -3,12 +3,12 @@
 //! The browser face of `vectune-core`, through wasm-bindgen. Thin by design: each file mirrors a
 //! core module (`params.rs` <-> `core/src/params.rs`, ...), takes plain JS values
 //! (serde-wasm-bindgen, never JSON strings), calls the core, and converts the core's typed errors
-//! into JS `Error`s carrying the core's message ([`error`]).
+//! into JS `Error`s carrying the core's message and kind ([`error`]).
 //!
-//! The model-backed [`vectune::Vectune`] class implements the core's `Backend` trait over tract
-//! ([`backend`]), loads models from bytes the page provides ([`manager`], sha256-checked against
-//! the manifest) and predicts as the native side does ([`predict`], heuristic fallback). The free
-//! functions work with no model at all.
+//! The model-backed [`vectune::Vectune`] class runs the core's model pipeline on tract's NNEF
+//! graphs ([`backend`]), loaded by the core from bytes the page provides ([`manager`],
+//! sha256-checked against the manifest), and predicts as the native side does ([`predict`],
+//! heuristic fallback, the core's embedding cache). The free functions work with no model at all.
 
 use wasm_bindgen::prelude::*;
 
@@ -42,7 +42,7 @@ pub fn version() -> String {
 mod test_support {
     use std::path::PathBuf;
 
-    use crate::manager::ModelManager;
+    use vectune_core::models::Loaded;
 
     pub fn fixtures() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
@@ -53,8 +53,8 @@ mod test_support {
     }
 
     /// The fixture models, loaded as the page would: bytes by file name.
-    pub fn load_fixture_models() -> ModelManager {
-        ModelManager::load(&manifest(), |entry| {
+    pub fn load_fixture_models() -> Loaded {
+        crate::manager::load(&manifest(), |entry| {
             std::fs::read(fixtures().join("models").join(&entry.file)).map_err(|e| e.to_string())
         })
     }

@@ -3,7 +3,7 @@
 use vectune_core::params::{ParamKind, Params, SCHEMA};
 use wasm_bindgen::prelude::*;
 
-use crate::error::{js_error, to_js};
+use crate::error::to_js;
 
 #[derive(serde::Serialize)]
 struct SpecJs {
@@ -21,7 +21,7 @@ struct SpecJs {
 /// The parameter schema: `[{name, type, min, max, default, step, unit, description}, ...]` in
 /// encoding order, for building sliders.
 #[wasm_bindgen(js_name = paramSchema, unchecked_return_type = "ParamSpec[]")]
-pub fn param_schema() -> Result<JsValue, JsError> {
+pub fn param_schema() -> Result<JsValue, JsValue> {
     let rows: Vec<SpecJs> = SCHEMA
         .iter()
         .map(|s| SpecJs {
@@ -46,13 +46,13 @@ pub fn param_schema() -> Result<JsValue, JsError> {
 #[wasm_bindgen(js_name = validateParams, unchecked_return_type = "Params")]
 pub fn validate_params(
     #[wasm_bindgen(unchecked_param_type = "ParamsInput")] params: JsValue,
-) -> Result<JsValue, JsError> {
+) -> Result<JsValue, JsValue> {
     to_js(&parse(params)?)
 }
 
 /// A JS object (or `undefined` for all defaults) to core parameters.
-pub(crate) fn parse(params: JsValue) -> Result<Params, JsError> {
-    parse_value(params).map_err(js_error)
+pub(crate) fn parse(params: JsValue) -> Result<Params, JsValue> {
+    parse_value(params).map_err(crate::error::bad_input)
 }
 
 /// As [`parse`], with the core's message as a string (for errors that get a prefix).

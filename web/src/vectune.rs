@@ -1,9 +1,10 @@
-//! The `Vectune` class: the browser's face of the model manager ([`crate::manager`]) and the
+//! The `Vectune` class: the browser's face of the core's models ([`crate::manager`]) and the
 //! predictions ([`crate::predict`]). Images are RGBA8 buffers (`ImageData.data`, a `Uint8Array`),
 //! parameters plain objects (omitted ones take VTracer's defaults), results plain objects with the
-//! same fields as the native CLI's `--json`. Bad input throws an `Error` with the core's message;
-//! a missing or bad model never throws: its task is unavailable (see `status()`) and quality
-//! predictions come from the heuristic, saying `source: "heuristic"`.
+//! same fields as the native CLI's `--json`. Bad input throws an `Error` with the core's message
+//! and `kind: "bad_input"`; a missing or bad model never throws from a prediction: its task is
+//! unavailable (see `status()`) and quality predictions come from the heuristic, saying
+//! `source: "heuristic"`.
 
 use core::cell::RefCell;
 
@@ -11,24 +12,30 @@ use js_sys::{
     Array, ArrayBuffer, Float32Array, Map, Object, Reflect, Uint8Array, Uint8ClampedArray,
 };
 use serde::Serialize;
-use vectune_core::backend::{Backend, MemoryUsage};
+use vectune_core::batch::group_by;
+use vectune_core::encoding::EncodingCache;
 use vectune_core::features;
 use vectune_core::image::ImageRef;
-use vectune_core::manifest::ModelEntry;
+use vectune_core::manifest::{ModelEntry, Task};
+use vectune_core::models::{Loaded, ModelReport, QualityPath};
 use vectune_core::params::Params;
 use wasm_bindgen::prelude::*;
 
 use crate::backend::NAME;
-use crate::error::{js_error, to_js};
-use crate::manager::{ModelManager, ModelReport, QualityPath};
-use crate::predict::{self, Encoded, Prediction};
+use crate::error::{bad_input, js_error, to_js};
+use crate::predict::{self, Prediction};
 
 /// vectune with its models loaded (or none: then quality comes from the heuristic).
 #[wasm_bindgen]
 pub struct Vectune {
-    manager: ModelManager,
-    /// The last image the split form encoded (`predict`, `predictParams`).
-    encoded: RefCell<Option<Encoded>>,
+    loaded: Loaded,
+    /// Encodings of the images predicted for (`predict`, `predictParams`, `predictBatch`).
+    encodings: RefCell<EncodingCache>,
+}
+
+#[derive(Serialize)]
+struct MemoryJs {
+    model_bytes: u64,
 }
 
 #[derive(Serialize)]
@@ -36,12 +43,12 @@ struct StatusJs<'a> {
     backend: &'static str,
     version: &'static str,
     simd: bool,
-    quality: QualityPath,
+    quality: &'static str,
     classifier: bool,
     correlation: bool,
     manifest_error: Option<&'a str>,
     models: &'a [ModelReport],
-    memory: MemoryUsage,
+    memory: MemoryJs,
 }
 
 /// One answer of `predictBatch`: a prediction or, for that item alone, an error.
@@ -74,16 +81,16 @@ fn lookup(models: &JsValue, key: &str) -> JsValue {
 }
 
 /// The manifest as JSON text: a string as is, an object through `JSON.stringify`.
-fn manifest_text(manifest: &JsValue) -> Result<String, JsError> {
+fn manifest_text(manifest: &JsValue) -> Result<String, JsValue> {
     if let Some(s) = manifest.as_string() {
         return Ok(s);
     }
     if manifest.is_object() {
         let text = js_sys::JSON::stringify(manifest)
-            .map_err(|_| JsError::new("manifest: JSON.stringify failed"))?;
+            .map_err(|_| bad_input("manifest: JSON.stringify failed"))?;
         return Ok(String::from(text));
     }
-    Err(JsError::new(
+    Err(bad_input(
         "manifest must be the text of manifest.json or the parsed object",
     ))
 }
@@ -97,15 +104,15 @@ fn dimension(value: &JsValue, what: &str) -> Result<u32, String> {
 }
 
 /// A JS array of parameter objects.
-fn params_list(list: &JsValue) -> Result<Vec<Params>, JsError> {
+fn params_list(list: &JsValue) -> Result<Vec<Params>, JsValue> {
     let array = list
         .dyn_ref::<Array>()
-        .ok_or_else(|| JsError::new("parameter sets must be an array of objects"))?;
+        .ok_or_else(|| bad_input("parameter sets must be an array of objects"))?;
     array
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            crate::params::parse_value(p).map_err(|e| JsError::new(&format!("params[{i}]: {e}")))
+            crate::params::parse_value(p).map_err(|e| bad_input(format!("params[{i}]: {e}")))
         })
         .collect()
 }
@@ -141,20 +148,21 @@ impl Vectune {
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "string | Manifest | undefined")] manifest: JsValue,
         #[wasm_bindgen(unchecked_param_type = "ModelBytes | undefined")] models: JsValue,
-    ) -> Result<Vectune, JsError> {
+    ) -> Result<Vectune, JsValue> {
+        let encodings = RefCell::new(EncodingCache::new(predict::ENCODINGS_BYTES));
         if manifest.is_undefined() || manifest.is_null() {
             return Ok(Vectune {
-                manager: ModelManager::empty(),
-                encoded: RefCell::default(),
+                loaded: crate::manager::empty(),
+                encodings,
             });
         }
         let text = manifest_text(&manifest)?;
         if !(models.is_undefined() || models.is_null() || models.is_object()) {
-            return Err(JsError::new(
+            return Err(bad_input(
                 "models must be an object or a Map of model name (or file name) to bytes",
             ));
         }
-        let manager = ModelManager::load(&text, |entry: &ModelEntry| {
+        let loaded = crate::manager::load(&text, |entry: &ModelEntry| {
             if models.is_undefined() || models.is_null() {
                 return Err(format!("no bytes were given for `{}`", entry.file));
             }
@@ -178,10 +186,7 @@ impl Vectune {
                 )
             })
         });
-        Ok(Vectune {
-            manager,
-            encoded: RefCell::default(),
-        })
+        Ok(Vectune { loaded, encodings })
     }
 
     /// Predicted SSIM for an RGBA8 image and one parameter object:
@@ -194,11 +199,10 @@ impl Vectune {
         width: u32,
         height: u32,
         #[wasm_bindgen(unchecked_param_type = "ParamsInput")] params: JsValue,
-    ) -> Result<JsValue, JsError> {
+    ) -> Result<JsValue, JsValue> {
         let image = ImageRef::new(rgba, width, height).map_err(js_error)?;
         let params = crate::params::parse(params)?;
-        let mut out =
-            predict::predict_params_cached(&self.manager, &self.encoded, &image, &[params]);
+        let mut out = predict::predict_params(&self.loaded, &self.encodings, &image, &[params]);
         to_js(&out.pop())
     }
 
@@ -211,12 +215,12 @@ impl Vectune {
         width: u32,
         height: u32,
         #[wasm_bindgen(unchecked_param_type = "ParamsInput[]")] params: JsValue,
-    ) -> Result<JsValue, JsError> {
+    ) -> Result<JsValue, JsValue> {
         let image = ImageRef::new(rgba, width, height).map_err(js_error)?;
         let params = params_list(&params)?;
-        to_js(&predict::predict_params_cached(
-            &self.manager,
-            &self.encoded,
+        to_js(&predict::predict_params(
+            &self.loaded,
+            &self.encodings,
             &image,
             &params,
         ))
@@ -229,31 +233,18 @@ impl Vectune {
     pub fn predict_batch(
         &self,
         #[wasm_bindgen(unchecked_param_type = "BatchItem[]")] items: JsValue,
-    ) -> Result<JsValue, JsError> {
+    ) -> Result<JsValue, JsValue> {
         let items = items.dyn_ref::<Array>().ok_or_else(|| {
-            JsError::new("predictBatch takes an array of {rgba, width, height, params}")
+            bad_input("predictBatch takes an array of {rgba, width, height, params}")
         })?;
         let mut answers: Vec<Option<BatchAnswer>> = Vec::with_capacity(items.length() as usize);
-        // (representative item, slots, parameter sets): one group per distinct image.
-        let mut groups: Vec<(BatchItem, Vec<usize>, Vec<Params>)> = Vec::new();
+        // (slot, item) for every item that parsed; grouped by image (the same `rgba` object and
+        // size), each group encoded once
+        let mut valid: Vec<(usize, BatchItem)> = Vec::new();
         for (i, item) in items.iter().enumerate() {
             match batch_item(&item) {
                 Ok(item) => {
-                    let same = groups.iter_mut().find(|(g, _, _)| {
-                        Object::is(&g.rgba, &item.rgba)
-                            && g.width == item.width
-                            && g.height == item.height
-                    });
-                    match same {
-                        Some((_, slots, params)) => {
-                            slots.push(i);
-                            params.push(item.params);
-                        }
-                        None => {
-                            let params = vec![item.params];
-                            groups.push((item, vec![i], params));
-                        }
-                    }
+                    valid.push((i, item));
                     answers.push(None);
                 }
                 Err(e) => answers.push(Some(BatchAnswer::Error {
@@ -261,29 +252,34 @@ impl Vectune {
                 })),
             }
         }
-        for (item, slots, params) in groups {
-            let predictions = bytes_of(&item.rgba)
+        let same = |a: &(usize, BatchItem), b: &(usize, BatchItem)| {
+            Object::is(&a.1.rgba, &b.1.rgba) && a.1.width == b.1.width && a.1.height == b.1.height
+        };
+        for group in group_by(&valid, same) {
+            let first = &valid[group[0]].1;
+            let params: Vec<Params> = group.iter().map(|&k| valid[k].1.params).collect();
+            let predictions = bytes_of(&first.rgba)
                 .ok_or_else(|| {
                     "rgba must be a Uint8Array, Uint8ClampedArray or ArrayBuffer".to_string()
                 })
                 .and_then(|rgba| {
-                    let image =
-                        ImageRef::new(&rgba, item.width, item.height).map_err(|e| e.to_string())?;
-                    Ok(predict::predict_params(&self.manager, &image, &params))
+                    let image = ImageRef::new(&rgba, first.width, first.height)
+                        .map_err(|e| e.to_string())?;
+                    Ok(predict::predict_params(
+                        &self.loaded,
+                        &self.encodings,
+                        &image,
+                        &params,
+                    ))
                 });
-            match predictions {
-                Ok(predictions) => {
-                    for (slot, p) in slots.into_iter().zip(predictions) {
-                        answers[slot] = Some(BatchAnswer::Prediction(p));
-                    }
-                }
-                Err(e) => {
-                    for slot in slots {
-                        answers[slot] = Some(BatchAnswer::Error {
-                            error: format!("items[{slot}]: {e}"),
-                        });
-                    }
-                }
+            for (n, &k) in group.iter().enumerate() {
+                let slot = valid[k].0;
+                answers[slot] = Some(match &predictions {
+                    Ok(p) => BatchAnswer::Prediction(p[n].clone()),
+                    Err(e) => BatchAnswer::Error {
+                        error: format!("items[{slot}]: {e}"),
+                    },
+                });
             }
         }
         to_js(&answers)
@@ -292,9 +288,9 @@ impl Vectune {
     /// The logo's class and every class's probability: `{class, probabilities: {name: p}}`;
     /// throws when no classifier model is ready.
     #[wasm_bindgen(unchecked_return_type = "Classification")]
-    pub fn classify(&self, rgba: &[u8], width: u32, height: u32) -> Result<JsValue, JsError> {
+    pub fn classify(&self, rgba: &[u8], width: u32, height: u32) -> Result<JsValue, JsValue> {
         let image = ImageRef::new(rgba, width, height).map_err(js_error)?;
-        let c = predict::classify(&self.manager, &image).map_err(|e| JsError::new(&e))?;
+        let c = predict::classify(&self.loaded, &image).map_err(js_error)?;
         to_js(&c)
     }
 
@@ -311,10 +307,21 @@ impl Vectune {
             unchecked_param_type = "Record<string, { data: Float32Array; shape: number[] }>"
         )]
         feeds: JsValue,
-    ) -> Result<Float32Array, JsError> {
-        let model = self.manager.models().by_task(task).map_err(js_error)?;
+    ) -> Result<Float32Array, JsValue> {
+        let task = match task {
+            "quality" => Task::Quality,
+            "quality_encoder" => Task::QualityEncoder,
+            "quality_head" => Task::QualityHead,
+            "classifier" => Task::Classifier,
+            other => {
+                return Err(bad_input(format!(
+                    "unknown task `{other}` (quality, quality_encoder, quality_head, classifier)"
+                )));
+            }
+        };
+        let model = self.loaded.models.graph(task).map_err(js_error)?;
         if !feeds.is_object() {
-            return Err(JsError::new(
+            return Err(bad_input(
                 "feeds must be an object {inputName: {data: Float32Array, shape: number[]}}",
             ));
         }
@@ -322,20 +329,20 @@ impl Vectune {
         for name in model.input_names() {
             let feed = Reflect::get(&feeds, &JsValue::from_str(name)).unwrap_or_default();
             if feed.is_undefined() || feed.is_null() {
-                return Err(JsError::new(&format!("feeds has no input `{name}`")));
+                return Err(bad_input(format!("feeds has no input `{name}`")));
             }
             let data = Reflect::get(&feed, &JsValue::from_str("data")).unwrap_or_default();
-            let data = data.dyn_ref::<Float32Array>().ok_or_else(|| {
-                JsError::new(&format!("feeds.{name}.data must be a Float32Array"))
-            })?;
+            let data = data
+                .dyn_ref::<Float32Array>()
+                .ok_or_else(|| bad_input(format!("feeds.{name}.data must be a Float32Array")))?;
             let shape = Reflect::get(&feed, &JsValue::from_str("shape")).unwrap_or_default();
             let shape = shape
                 .dyn_ref::<Array>()
-                .ok_or_else(|| JsError::new(&format!("feeds.{name}.shape must be an array")))?
+                .ok_or_else(|| bad_input(format!("feeds.{name}.shape must be an array")))?
                 .iter()
                 .map(|d| dimension(&d, &format!("feeds.{name}.shape[]")).map(|d| d as usize))
                 .collect::<Result<Vec<usize>, String>>()
-                .map_err(|e| JsError::new(&e))?;
+                .map_err(bad_input)?;
             owned.push((name.clone(), shape, data.to_vec()));
         }
         let refs: Vec<(&str, Vec<usize>, &[f32])> = owned
@@ -357,12 +364,11 @@ impl Vectune {
         height: u32,
         target: Option<f32>,
         margin: Option<f32>,
-    ) -> Result<JsValue, JsError> {
+    ) -> Result<JsValue, JsValue> {
         let image = ImageRef::new(rgba, width, height).map_err(js_error)?;
         let target = target.unwrap_or(vectune_core::suggest::DEFAULT_TARGET);
         let margin = margin.unwrap_or(vectune_core::suggest::DEFAULT_MARGIN);
-        let s = predict::suggest(&self.manager, &image, target, margin)
-            .map_err(|e| JsError::new(&e))?;
+        let s = predict::suggest(&self.loaded, &image, target, margin).map_err(js_error)?;
         to_js(&s)
     }
 
@@ -374,7 +380,7 @@ impl Vectune {
         width: u32,
         height: u32,
         #[wasm_bindgen(unchecked_param_type = "ParamsInput")] params: JsValue,
-    ) -> Result<JsValue, JsError> {
+    ) -> Result<JsValue, JsValue> {
         let image = ImageRef::new(rgba, width, height).map_err(js_error)?;
         let params = crate::params::parse(params)?;
         to_js(&vectune_core::predict::heuristic_from(
@@ -386,7 +392,7 @@ impl Vectune {
 
     /// Image statistics of an RGBA8 buffer, as the free function `features`.
     #[wasm_bindgen(unchecked_return_type = "Features")]
-    pub fn features(&self, rgba: &[u8], width: u32, height: u32) -> Result<JsValue, JsError> {
+    pub fn features(&self, rgba: &[u8], width: u32, height: u32) -> Result<JsValue, JsValue> {
         crate::features::features(rgba, width, height)
     }
 
@@ -399,17 +405,24 @@ impl Vectune {
     /// "split"|"combined"|"heuristic", classifier, correlation, manifest_error, models: [{name, task, format,
     /// backend, status: {state, reason?}, load_ms, warmup_ms, bytes}], memory}`.
     #[wasm_bindgen(unchecked_return_type = "Status")]
-    pub fn status(&self) -> Result<JsValue, JsError> {
+    pub fn status(&self) -> Result<JsValue, JsValue> {
+        let models = &self.loaded.models;
         to_js(&StatusJs {
             backend: NAME,
             version: vectune_core::VERSION,
             simd: cfg!(target_feature = "simd128"),
-            quality: self.manager.quality_path(),
-            classifier: self.manager.models().has_classifier(),
-            correlation: self.manager.correlation().is_some(),
-            manifest_error: self.manager.manifest_error(),
-            models: self.manager.reports(),
-            memory: self.manager.models().memory(),
+            quality: match models.quality_path() {
+                Some(QualityPath::Split) => "split",
+                Some(QualityPath::Combined) => "combined",
+                None => "heuristic",
+            },
+            classifier: models.has_classifier(),
+            correlation: self.loaded.correlation.is_some(),
+            manifest_error: self.loaded.manifest_error.as_deref(),
+            models: &self.loaded.reports,
+            memory: MemoryJs {
+                model_bytes: models.held_bytes(),
+            },
         })
     }
 }

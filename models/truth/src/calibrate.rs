@@ -12,8 +12,8 @@ use vectune_core::heuristic::{self, Coefficients};
 use vectune_core::image::ImageRef;
 
 use crate::TruthError;
-use crate::error::MeasureError;
 use crate::dataset::LabelRow;
+use crate::error::MeasureError;
 use crate::metrics::{Metrics, Scored, metrics};
 
 /// Computes the features of each distinct image of `rows` from `images_dir/<id>.png`.

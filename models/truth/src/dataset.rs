@@ -34,10 +34,10 @@ use sha2::{Digest, Sha256};
 use vectune_core::image::ImageRef;
 use vectune_core::params::{PARAM_COUNT, Params};
 
+use crate::error::MeasureError;
 use crate::render::{Background, Renderer};
 use crate::sources::RealLogo;
 use crate::synth::{self, LogoClass};
-use crate::error::MeasureError;
 use crate::{TruthError, measure};
 
 /// A data split.

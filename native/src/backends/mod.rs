@@ -177,4 +177,3 @@ pub fn resolve(choice: BackendChoice) -> Result<(BackendKind, String), String> {
         }),
     }
 }
-

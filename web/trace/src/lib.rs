@@ -12,7 +12,8 @@
 //! therefore the one `vectune measure` reports for the same pixels and parameters.
 
 use serde::{Deserialize, Serialize};
-use vectune_core::suggest;
+use vectune_core::error::{Error, ErrorKind};
+use vectune_core::suggest::{self, Candidate};
 use vectune_core::{image::ImageRef, params::Params};
 use vectune_measure::{measure_with_clock, render::Renderer};
 use wasm_bindgen::prelude::*;
@@ -97,7 +98,10 @@ pub fn trace(
     let image = ImageRef::new(rgba, width, height).map_err(js_error)?;
     let params = parse_params(params)?;
     let (m, svg) = measure_with_clock(&image, &params, &Renderer::new(), ITEM, performance_now)
-        .map_err(js_error)?;
+        .map_err(|e| {
+            let e = Error::from(e);
+            error_of(e.kind(), e)
+        })?;
     let answer = Trace {
         ssim: m.ssim,
         svg_bytes: m.svg_bytes,
@@ -115,14 +119,16 @@ pub fn trace(
 #[derive(Deserialize)]
 struct ToVerify {
     params: Params,
+    /// Absent from a hand-made suggestion: then the measured pick reports `null` as predicted.
+    #[serde(default = "not_predicted")]
+    predicted_ssim: f32,
     target: f32,
-    shortlist: Vec<Shortlisted>,
+    #[serde(default)]
+    shortlist: Vec<Candidate>,
 }
 
-#[derive(Deserialize)]
-struct Shortlisted {
-    params: Params,
-    predicted_ssim: f32,
+fn not_predicted() -> f32 {
+    f32::NAN
 }
 
 /// Checks a suggestion with VTracer: measures every set of its `shortlist` (one after another, as
@@ -152,25 +158,26 @@ pub fn verify(
             s.target
         )));
     }
-    let sets: Vec<Shortlisted> = if s.shortlist.is_empty() {
-        vec![Shortlisted {
-            params: s.params,
-            predicted_ssim: f32::NAN,
-        }]
-    } else {
-        s.shortlist
+    // one measurement after another, as `trace`; the choice is the core's, as native verify's
+    let measure = |sets: &[Candidate]| {
+        let renderer = Renderer::new();
+        sets.iter()
+            .map(|c| {
+                measure_with_clock(&image, &c.params, &renderer, ITEM, performance_now)
+                    .map(|(m, _)| m.candidate(c.params, c.predicted_ssim))
+                    .map_err(Error::from)
+            })
+            .collect()
     };
-    let renderer = Renderer::new();
-    let started = performance_now();
-    let mut measured = Vec::with_capacity(sets.len());
-    for c in sets {
-        let (m, _) = measure_with_clock(&image, &c.params, &renderer, ITEM, performance_now)
-            .map_err(js_error)?;
-        measured.push(m.candidate(c.params, c.predicted_ssim));
-    }
-    let ms = performance_now() - started;
-    let v = suggest::verified(&s.params, s.target, measured, ms)
-        .ok_or_else(|| js_error("not a suggestion: nothing to measure"))?;
+    let v = suggest::verify(
+        &s.params,
+        s.predicted_ssim,
+        s.target,
+        &s.shortlist,
+        measure,
+        &performance_now,
+    )
+    .map_err(|e| error_of(e.kind(), &e))?;
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(JsValue::from)
 }
@@ -184,7 +191,14 @@ fn parse_params(params: JsValue) -> Result<Params, JsValue> {
     serde_wasm_bindgen::from_value(params).map_err(JsValue::from)
 }
 
-/// A Rust error as a JS `Error` carrying its message.
+/// A JS `Error` carrying `message` and `kind` (the core's error kinds, as vectune-web's errors).
+fn error_of(kind: ErrorKind, message: impl core::fmt::Display) -> JsValue {
+    let out = js_sys::Error::new(&message.to_string());
+    let _ = js_sys::Reflect::set(&out, &"kind".into(), &kind.as_str().into());
+    out.into()
+}
+
+/// The caller's mistake as a JS `Error` of kind `bad_input`.
 fn js_error(e: impl core::fmt::Display) -> JsValue {
-    JsError::new(&e.to_string()).into()
+    error_of(ErrorKind::BadInput, e)
 }
