@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 wbg_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock)"
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wbg_version" ]; then
     echo "installing wasm-bindgen-cli $wbg_version (about 5 min)"
-    # --locked fails to resolve against this registry (shared/notes/environment.md). Only the
+    # --locked fails to resolve against this registry (docs/environment.md). Only the
     # `wasm-bindgen` binary, without TLS (only the test runner downloads): no ring, no rustls.
     cargo install wasm-bindgen-cli --version "$wbg_version" --no-default-features --bin wasm-bindgen
 fi

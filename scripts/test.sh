@@ -17,7 +17,7 @@ rustup target add thumbv7m-none-eabi wasm32-unknown-unknown
 
 step "setup: libtorch 2.13.0 for the torch backend (slim: the PyPI wheel without its CUDA stack)"
 # tch 0.26.0 needs exactly torch 2.13.0; PyPI has no CPU-only wheel, so install the wheel alone plus the
-# two CUDA runtime libraries libtorch links against (~35 s, 1.4 GB; shared/notes/environment.md).
+# two CUDA runtime libraries libtorch links against (~35 s, 1.4 GB; docs/environment.md).
 torch_venv="$PWD/target/libtorch-venv"
 if ! compgen -G "$torch_venv/lib/python3*/site-packages/torch/lib/libtorch_cpu.so" > /dev/null; then
     python3 -m venv "$torch_venv"

@@ -463,3 +463,69 @@ fn reload_swaps_a_model_while_predictions_run() {
     assert_eq!(ssims(&m, &params), after);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn one_onnx_runtime_model_runs_concurrently_on_its_session_pool() {
+    use vectune_core::graph::{Feed, Graph};
+    use vectune_native::backends::Threads;
+    use vectune_native::backends::ort::OrtModel;
+    let manifest: vectune_core::manifest::Manifest = vectune_core::manifest::Manifest::from_json(
+        &std::fs::read_to_string(fixtures().join("models/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let entry = manifest.model("quality_predictor").unwrap();
+    let bytes = std::fs::read(fixtures().join("models").join(&entry.file)).unwrap();
+    let threads = Threads {
+        sessions: 4,
+        intra_op: 1,
+        inter_op: 1,
+    };
+    let model = OrtModel::load(&bytes, &threads).unwrap();
+    assert_eq!(model.sessions(), 4);
+    let inputs = entry.warmup_inputs();
+    let feeds: Vec<Feed<'_>> = inputs
+        .iter()
+        .map(|(n, s, d)| (n.as_str(), s.clone(), d.as_slice()))
+        .collect();
+    let want = model.run(&feeds).unwrap();
+    assert_eq!(model.peak_concurrent_runs(), 1);
+    let start = std::sync::Barrier::new(8);
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                start.wait();
+                for _ in 0..20 {
+                    assert_eq!(model.run(&feeds).unwrap(), want);
+                }
+            });
+        }
+    });
+    // Runs of the one model overlapped (on different sessions) and gave the serial answer.
+    let peak = model.peak_concurrent_runs();
+    assert!((2..=4).contains(&peak), "peak concurrent runs {peak}");
+}
+
+#[test]
+fn one_image_is_encoded_once_across_requests() {
+    let m = open(&fixtures().join("models"), BackendKind::Ort);
+    let img = logo();
+    let view = img.view().unwrap();
+    let a = predict::predict_params(&m, &view, &[Params::default()]);
+    let params: Vec<Params> = (1..=8)
+        .map(|cp| {
+            Params::default()
+                .with(ParamId::ColorPrecision, f64::from(cp))
+                .unwrap()
+        })
+        .collect();
+    // A second request for the same pixels (another buffer) uses the kept encoding...
+    let copy = img.clone();
+    let b = predict::predict_params(&m, &copy.view().unwrap(), &params);
+    let stats = m.encodings().lock().unwrap().stats();
+    assert_eq!((stats.misses, stats.hits, stats.entries), (1, 1, 1));
+    // ... and answers what a fresh encoding answers.
+    let fresh = vectune_core::predict::predict_params(m.models(), &view, &params);
+    assert_eq!(b, fresh);
+    let same = &fresh[params.iter().position(|p| *p == Params::default()).unwrap()];
+    assert!((a[0].ssim - same.ssim).abs() <= 1e-6);
+}

@@ -46,7 +46,7 @@ test('all fixture models load from bytes and the split form is used', () => {
   for (const m of nnef) assert.deepEqual(m.status, { state: 'ready' }, m.name);
   for (const m of s.models.filter((m) => m.format !== 'nnef')) {
     assert.equal(m.status.state, 'unavailable', m.name);
-    assert.match(m.status.reason, /^the browser runs the NNEF exports of the models/, m.name);
+    assert.match(m.status.reason, /runs on (ort or tract|torch); tract-wasm runs the NNEF exports of the ONNX models/, m.name);
   }
   assert.equal(s.memory.model_bytes, nnef.reduce((a, m) => a + m.bytes, 0));
   v.free();
@@ -131,7 +131,16 @@ test('errors are JS Errors with the core message', () => {
   assert.throws(() => v.classify(rgba, width, 1), /RGBA buffer/);
   assert.throws(() => new Vectune(42), /manifest must be/);
   assert.throws(() => parseManifest('{"schema_version": 2, "models": []}'), /schema_version 2 is not supported/);
+  // Every error carries the core's kind, and the field or model it concerns.
+  assert.throws(() => v.predict(rgba, width, height, { color_precision: 0 }), { kind: 'bad_input' });
+  assert.throws(() => v.predict(rgba.subarray(4), width, height, {}), { kind: 'bad_input', field: 'image' });
+  assert.throws(() => v.suggest(rgba, width, height, 0.95, 2), { kind: 'bad_input', field: 'margin' });
+  assert.throws(() => parseManifest('{'), { kind: 'bad_input', field: 'manifest' });
+  assert.throws(() => v.runModel('nope', {}), { kind: 'bad_input' });
   v.free();
+  const none = new Vectune();
+  assert.throws(() => none.classify(rgba, width, height), { kind: 'model_unavailable', model: 'classifier' });
+  none.free();
 });
 
 test('no models: the heuristic answers and says so; classify throws', () => {

@@ -59,6 +59,8 @@ fn runtime(e: impl std::fmt::Display) -> Error {
 pub struct OrtModel {
     sessions: Vec<Mutex<Session>>,
     next: AtomicUsize,
+    running: AtomicUsize,
+    peak: AtomicUsize,
     inputs: Vec<String>,
 }
 
@@ -95,6 +97,8 @@ impl OrtModel {
         Ok(OrtModel {
             sessions: sessions.into_iter().map(Mutex::new).collect(),
             next: AtomicUsize::new(0),
+            running: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
             inputs,
         })
     }
@@ -102,6 +106,11 @@ impl OrtModel {
     /// How many sessions run this model at once.
     pub fn sessions(&self) -> usize {
         self.sessions.len()
+    }
+
+    /// The most runs that were in progress at the same time so far.
+    pub fn peak_concurrent_runs(&self) -> usize {
+        self.peak.load(Ordering::Relaxed)
     }
 
     /// A free session (trying each once, starting after the last one handed out), else a wait for
@@ -131,7 +140,11 @@ impl Graph for OrtModel {
             inputs.push((Cow::Owned(name.clone()), tensor.into()));
         }
         let mut session = self.session();
-        let outputs = session.run(inputs).map_err(runtime)?;
+        let now = self.running.fetch_add(1, Ordering::Relaxed) + 1;
+        self.peak.fetch_max(now, Ordering::Relaxed);
+        let outputs = session.run(inputs);
+        self.running.fetch_sub(1, Ordering::Relaxed);
+        let outputs = outputs.map_err(runtime)?;
         let (_, first) = outputs
             .iter()
             .next()
