@@ -19,6 +19,7 @@ pub mod nnef;
 pub mod params;
 pub mod predict;
 pub mod requests;
+pub mod serve;
 pub mod suggest;
 
 pub use error::NativeError;

@@ -140,6 +140,62 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the models over HTTP until SIGTERM or SIGINT: the /v1 API (images, predict,
+    /// classify, suggest, measure, params, models), the Open Inference Protocol v2 under /v2,
+    /// Prometheus metrics at /metrics.
+    ///
+    /// Prints `listening on http://ADDR` once bound; liveness (/v2/health/live) answers at once,
+    /// readiness (/v2/health/ready) once every required model is loaded and warmed up. Every
+    /// limit below is logged at start.
+    Serve {
+        /// Address to listen on (port 0: any free port).
+        #[arg(long, env = "VECTUNE_ADDR", default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Largest request body in bytes.
+        #[arg(long, default_value_t = 8 * 1024 * 1024)]
+        max_body_bytes: usize,
+        /// Most parameter sets in one request.
+        #[arg(long, default_value_t = 1024)]
+        max_params: usize,
+        /// Most images in one /v1/predict/batch request.
+        #[arg(long, default_value_t = 64)]
+        max_batch_items: usize,
+        /// Requests admitted at once; past that, 429 with Retry-After.
+        #[arg(long, default_value_t = 64)]
+        max_concurrent_requests: usize,
+        /// Blocking workers for decoding, inference and VTracer (default: the CPU quota).
+        #[arg(long)]
+        workers: Option<usize>,
+        /// Longest wait for a free worker before a request is refused with 429, ms.
+        #[arg(long, default_value_t = 10_000)]
+        queue_timeout_ms: u64,
+        /// Longest time for one request, ms.
+        #[arg(long, default_value_t = 60_000)]
+        request_timeout_ms: u64,
+        /// After SIGTERM, longest wait for in-flight requests before exiting, ms.
+        #[arg(long, default_value_t = 25_000)]
+        shutdown_timeout_ms: u64,
+        /// After SIGTERM, how long readiness is false before the listener closes, ms (let load
+        /// balancers stop sending first).
+        #[arg(long, default_value_t = 0)]
+        drain_delay_ms: u64,
+        /// Megabytes of decoded images kept by image_id.
+        #[arg(long, default_value_t = 256)]
+        images_mb: u64,
+        /// Models that must be ready for readiness, comma-separated (default: every model this
+        /// runtime runs).
+        #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
+        require: Option<Vec<String>>,
+        /// Enables POST /v1/models/{name}/reload for requests with `Authorization: Bearer TOKEN`.
+        #[arg(long, env = "VECTUNE_ADMIN_TOKEN", value_name = "TOKEN")]
+        admin_token: Option<String>,
+        /// A directory served at / (e.g. the built browser package with its demo page).
+        #[arg(long, value_name = "DIR")]
+        web: Option<PathBuf>,
+        /// Log JSON lines instead of text (one line per request).
+        #[arg(long)]
+        log_json: bool,
+    },
     /// List the VTracer parameters: names, ranges, defaults, units.
     Params {
         /// Print JSON instead of a table.
@@ -577,6 +633,59 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Predict { .. } => anyhow::bail!("give an image or --batch FILE"),
+        Command::Serve {
+            addr,
+            max_body_bytes,
+            max_params,
+            max_batch_items,
+            max_concurrent_requests,
+            workers,
+            queue_timeout_ms,
+            request_timeout_ms,
+            shutdown_timeout_ms,
+            drain_delay_ms,
+            images_mb,
+            require,
+            admin_token,
+            web,
+            log_json,
+        } => {
+            use std::time::Duration;
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+            let logs = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr);
+            if log_json {
+                logs.json().init();
+            } else {
+                logs.init();
+            }
+            let mut config = vectune_native::serve::Config::new(dir.clone());
+            config.addr = addr;
+            config.backend = cli.backend;
+            config.max_body_bytes = max_body_bytes;
+            config.max_params = max_params.max(1);
+            config.max_batch_items = max_batch_items.max(1);
+            config.max_concurrent_requests = max_concurrent_requests.max(1);
+            if let Some(w) = workers {
+                config.workers = w.max(1);
+            }
+            config.queue_timeout = Duration::from_millis(queue_timeout_ms);
+            config.request_timeout = Duration::from_millis(request_timeout_ms);
+            config.shutdown_timeout = Duration::from_millis(shutdown_timeout_ms);
+            config.drain_delay = Duration::from_millis(drain_delay_ms);
+            config.images_bytes = images_mb * 1024 * 1024;
+            config.required = require;
+            config.admin_token = admin_token;
+            config.web_dir = web;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .thread_name("vectune-http")
+                .build()
+                .context("cannot start the async runtime")?;
+            runtime.block_on(vectune_native::serve::serve(config))?;
+        }
         Command::Params { json } => {
             if json {
                 let rows: Vec<_> = SCHEMA

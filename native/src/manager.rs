@@ -95,7 +95,7 @@ struct Slot {
 
 /// The manifest's models and the cache that holds the loaded ones: the [`GraphSource`] of the
 /// manager's [`ModelSet`].
-struct Models {
+struct CachedGraphs {
     dir: PathBuf,
     runtime: Runtime,
     slots: RwLock<Vec<Slot>>,
@@ -128,7 +128,7 @@ fn read_file(dir: &Path, entry: &ModelEntry) -> Result<Vec<u8>, Error> {
     })
 }
 
-impl Models {
+impl CachedGraphs {
     /// Reads, verifies, loads and warms up one model.
     fn load(&self, entry: &ModelEntry) -> (ModelReport, Option<Arc<dyn Graph>>) {
         load_model(
@@ -186,7 +186,7 @@ impl Models {
     }
 }
 
-impl GraphSource for Models {
+impl GraphSource for CachedGraphs {
     fn graph(&self, name: &str) -> Result<Arc<dyn Graph>, Error> {
         if let Some(reason) = read(&self.slots)
             .iter()
@@ -265,7 +265,7 @@ pub struct ModelManager {
     dir: PathBuf,
     backend_reason: String,
     manifest_error: Option<String>,
-    models: Arc<Models>,
+    models: Arc<CachedGraphs>,
     set: ModelSet,
     correlation: Option<Arc<CorrelationModels>>,
     encodings: Mutex<EncodingCache>,
@@ -323,7 +323,7 @@ impl ModelManager {
                 }
             })
             .collect();
-        let models = Arc::new(Models {
+        let models = Arc::new(CachedGraphs {
             dir: dir.to_path_buf(),
             runtime,
             slots: RwLock::new(slots),
@@ -504,6 +504,54 @@ impl ModelManager {
     /// Whether the split form (encoder + head) is usable.
     pub fn has_split(&self) -> bool {
         self.set.quality_path() == Some(QualityPath::Split)
+    }
+
+    /// The graph of model `name`, loaded now if it must be (for callers that feed raw tensors:
+    /// the Open Inference Protocol).
+    pub fn graph(&self, name: &str) -> Result<Arc<dyn Graph>, Error> {
+        self.models.graph(name)
+    }
+
+    /// The manifest entry of model `name`.
+    pub fn entry(&self, name: &str) -> Option<ModelEntry> {
+        read(&self.models.slots)
+            .iter()
+            .find(|s| s.entry.name == name)
+            .map(|s| s.entry.clone())
+    }
+
+    /// The manifest entries this manager's runtime runs (its format), in manifest order.
+    pub fn runnable(&self) -> Vec<ModelEntry> {
+        let format = self.backend_kind().format();
+        read(&self.models.slots)
+            .iter()
+            .filter(|s| s.entry.format == format)
+            .map(|s| s.entry.clone())
+            .collect()
+    }
+
+    /// The version of the quality model that answers now: the name and the first 12 hex digits
+    /// of the sha256 of each of its graphs (`quality_encoder@1a2b..+quality_head@3c4d..`), `None`
+    /// when the heuristic answers.
+    pub fn quality_version(&self) -> Option<String> {
+        let tasks: &[Task] = match self.set.quality_path()? {
+            QualityPath::Split => &[Task::QualityEncoder, Task::QualityHead],
+            QualityPath::Combined => &[Task::Quality],
+        };
+        let slots = read(&self.models.slots);
+        let parts: Vec<String> = tasks
+            .iter()
+            .filter_map(|t| self.set.model_name(t))
+            .filter_map(|name| slots.iter().find(|s| s.entry.name == name))
+            .map(|s| {
+                format!(
+                    "{}@{}",
+                    s.entry.name,
+                    &s.entry.sha256[..12.min(s.entry.sha256.len())]
+                )
+            })
+            .collect();
+        Some(parts.join("+"))
     }
 
     /// The suggester's correlation models, if the manifest lists a valid file.

@@ -101,7 +101,7 @@ impl Loader for Runtime {
     /// TorchScript takes its inputs by position: the manifest's input names, in order.
     fn load(&self, entry: &ModelEntry, bytes: &[u8]) -> Result<Arc<dyn Graph>, Error> {
         Ok(match self.kind {
-            BackendKind::Tract => Arc::new(tract::TractModel::load(bytes)?),
+            BackendKind::Tract => Arc::new(tract::load(bytes)?),
             BackendKind::Ort => Arc::new(ort::OrtModel::load(bytes, &self.threads)?),
             #[cfg(feature = "torch")]
             BackendKind::Torch => {
