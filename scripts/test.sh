@@ -54,6 +54,16 @@ step "tests: unit, property, golden, CLI end to end, cross-crate, doc tests"
 log="$(mktemp)"
 cargo test --workspace "${TORCH[@]}" 2>&1 | tee "$log"
 
+# The HTTP service through Triton's own client (the Open Inference Protocol v2 routes), against the
+# debug binary cargo test built; the client is pinned in its own venv.
+step "service: Open Inference Protocol v2 with tritonclient"
+serve_venv="$PWD/target/serve-venv"
+if [ ! -x "$serve_venv/bin/python" ]; then
+    python3 -m venv "$serve_venv"
+fi
+"$serve_venv/bin/pip" install -q -r tests/serve/requirements.txt
+"$serve_venv/bin/python" tests/serve/tritonclient_test.py target/debug/vectune 2>&1 | tee -a "$log"
+
 # The browser package: wasm32 release build + wasm-bindgen (installs wasm-bindgen-cli when the
 # pinned version is missing), npm dependencies, Chromium (Debian's, when missing), then the Node
 # tests: golden parity of the wasm build and parity with the native CLI (built by cargo test),
@@ -71,6 +81,7 @@ printf 'browser step: %d s\n' "$((SECONDS - web_start))"
 # One closing line over every test binary, doc-test run and Node test file above.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;?$/) p += $(i-1); if ($(i) ~ /^failed;?$/) f += $(i-1) } }
      /^# (pass|fail) [0-9]+$/ { if ($2 == "pass") p += $3; else f += $3 }
+     /^tritonclient: .*: ok$/ { p += 1 }
      END { printf "\ntests: %d passed, %d failed\n", p, f }' "$log"
 rm -f "$log"
 printf 'total: %d s\n' "$SECONDS"

@@ -189,7 +189,9 @@ enum Command {
         /// Enables POST /v1/models/{name}/reload for requests with `Authorization: Bearer TOKEN`.
         #[arg(long, env = "VECTUNE_ADMIN_TOKEN", value_name = "TOKEN")]
         admin_token: Option<String>,
-        /// A directory served at / (e.g. the built browser package with its demo page).
+        /// The browser package's directory (with the built `pkg/` and the `demo/` page) for the
+        /// product page at /; default: this repository's `web/` when `scripts/build-web.sh` has
+        /// built it.
         #[arg(long, value_name = "DIR")]
         web: Option<PathBuf>,
         /// Log JSON lines instead of text (one line per request).
@@ -653,8 +655,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             use std::time::Duration;
             let filter = tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+            use std::io::IsTerminal;
             let logs = tracing_subscriber::fmt()
                 .with_env_filter(filter)
+                .with_ansi(std::io::stderr().is_terminal())
                 .with_writer(std::io::stderr);
             if log_json {
                 logs.json().init();
@@ -678,7 +682,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config.images_bytes = images_mb * 1024 * 1024;
             config.required = require;
             config.admin_token = admin_token;
-            config.web_dir = web;
+            config.web_dir = web.or_else(|| {
+                let built = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web");
+                built.join("pkg/index.js").exists().then_some(built)
+            });
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .thread_name("vectune-http")

@@ -80,7 +80,8 @@ pub struct Config {
     pub required: Option<Vec<String>>,
     /// Enables `POST /v1/models/{name}/reload` for requests carrying `Authorization: Bearer TOKEN`.
     pub admin_token: Option<String>,
-    /// The directory served at `/` (the browser package and the demo page), if any.
+    /// The browser package's directory (`web/`, with the built `pkg/` and the `demo/` page): the
+    /// product page at `/`, if given.
     pub web_dir: Option<PathBuf>,
 }
 
@@ -433,23 +434,60 @@ async fn metrics_text(State(state): State<Shared>) -> Response {
         .into_response()
 }
 
+/// `GET /models/{file}`: `manifest.json` and the files it lists, from the model directory (what the
+/// page's `Vectune.fromUrl` fetches); no other path names a file.
+async fn model_file(
+    State(state): State<Shared>,
+    axum::extract::Path(file): axum::extract::Path<String>,
+) -> Response {
+    let dir = &state.config.models;
+    let listed = file == "manifest.json"
+        || vectune_core::manifest::Manifest::from_json(
+            &std::fs::read_to_string(dir.join("manifest.json")).unwrap_or_default(),
+        )
+        .is_ok_and(|m| m.models.iter().any(|e| e.file == file));
+    if !listed {
+        return ApiError::not_found(format!("no model file `{file}`")).into_response();
+    }
+    match tokio::fs::read(dir.join(&file)).await {
+        Ok(bytes) => {
+            let kind = if file.ends_with(".json") {
+                "application/json"
+            } else {
+                "application/octet-stream"
+            };
+            (StatusCode::OK, [("content-type", kind)], bytes).into_response()
+        }
+        Err(e) => ApiError::not_found(format!("cannot read `{file}`: {e}")).into_response(),
+    }
+}
+
 /// The whole application.
 pub fn router(state: Shared) -> Router {
     let limit = state.config.max_body_bytes;
-    let web = state.config.web_dir.clone();
     let mut app = Router::new()
         .merge(api::routes())
         .merge(oip::routes())
         .route("/metrics", get(metrics_text));
-    if let Some(dir) = web {
-        app = app.fallback_service(
-            tower_http::services::ServeDir::new(dir)
-                .fallback(axum::routing::any(fallback).with_state(state.clone())),
-        );
-    } else {
-        app = app.fallback(fallback);
+    if let Some(web) = &state.config.web_dir {
+        // the product page: the demo and the browser package, the models it loads from /models/
+        app = app
+            .nest_service(
+                "/web/pkg",
+                tower_http::services::ServeDir::new(web.join("pkg")),
+            )
+            .nest_service(
+                "/web/demo",
+                tower_http::services::ServeDir::new(web.join("demo")),
+            )
+            .route("/models/{file}", get(model_file))
+            .route(
+                "/",
+                get(|| async { axum::response::Redirect::to("/web/demo/?models=/models/") }),
+            );
     }
-    app.layer(middleware::from_fn_with_state(state.clone(), observe))
+    app.fallback(fallback)
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }

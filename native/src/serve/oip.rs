@@ -2,13 +2,15 @@
 //! that KServe can host vectune and Triton/KServe clients work: server metadata and health, model
 //! metadata and readiness, and inference with JSON tensors (`FP32`, flat or nested `data`) on the
 //! models this runtime runs (the ONNX graphs on ort and tract). The binary-tensor extension is not
-//! implemented, and so not advertised. v2 clients build the tensors themselves (preprocessing and
-//! parameter encoding are the core's); `/v1` takes images.
+//! implemented, and so not advertised. Errors are the protocol's `{"error": "<message>"}`. v2
+//! clients build the tensors themselves (preprocessing and parameter encoding are the core's);
+//! `/v1` takes images.
 
 use axum::Json;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -108,7 +110,7 @@ fn tensors(specs: &[TensorSpec]) -> Vec<Value> {
 async fn metadata(
     State(state): State<Shared>,
     Path(model): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, OipError> {
     let e = entry(&state, &model)?;
     let platform = match state.manager().map(|m| m.backend_kind().name()) {
         Some("ort") => "onnxruntime_onnx",
@@ -127,7 +129,7 @@ async fn metadata(
 async fn metadata_version(
     state: State<Shared>,
     Path((model, version)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, OipError> {
     check_version(&version)?;
     metadata(state, Path(model)).await
 }
@@ -135,7 +137,7 @@ async fn metadata_version(
 async fn model_ready(
     State(state): State<Shared>,
     Path(model): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, OipError> {
     let e = entry(&state, &model)?;
     let ready = state
         .manager()
@@ -151,7 +153,7 @@ async fn model_ready(
 async fn model_ready_version(
     state: State<Shared>,
     Path((model, version)): Path<(String, String)>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, OipError> {
     check_version(&version)?;
     model_ready(state, Path(model)).await
 }
@@ -210,12 +212,35 @@ fn bad(message: impl Into<String>) -> OipError {
     OipError(StatusCode::BAD_REQUEST, message.into())
 }
 
+/// The JSON of an inference request, whatever its content type (clients differ): the whole body,
+/// or with `Inference-Header-Content-Length` its first that many bytes, when nothing follows
+/// them (binary tensors are not supported).
+fn request_json(headers: &HeaderMap, body: &[u8]) -> Result<InferRequest, OipError> {
+    let json = match headers
+        .get("inference-header-content-length")
+        .and_then(|v| v.to_str().ok())
+        .map(str::parse::<usize>)
+    {
+        None => body,
+        Some(Ok(n)) if n == body.len() => body,
+        Some(Ok(n)) if n < body.len() => {
+            return Err(bad(
+                "binary tensor data is not supported: send JSON tensors (binary_data=False)",
+            ));
+        }
+        _ => return Err(bad("a bad Inference-Header-Content-Length")),
+    };
+    serde_json::from_slice(json).map_err(|e| bad(format!("not an inference request: {e}")))
+}
+
 async fn infer(
     State(state): State<Shared>,
     Path(model): Path<String>,
-    body: Result<Json<InferRequest>, axum::extract::rejection::JsonRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<Value>, OipError> {
-    let Json(request) = body.map_err(|r| OipError::from(ApiError::from(r)))?;
+    let body = body.map_err(|r| OipError::from(ApiError::from(r)))?;
+    let request = request_json(&headers, &body)?;
     let e = entry(&state, &model)?;
     let (_admitted, manager) = state.admit()?;
     if request.inputs.len() != e.inputs.len() {
@@ -316,8 +341,9 @@ async fn infer(
 async fn infer_version(
     state: State<Shared>,
     Path((model, version)): Path<(String, String)>,
-    body: Result<Json<InferRequest>, axum::extract::rejection::JsonRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<Value>, OipError> {
     check_version(&version)?;
-    infer(state, Path(model), body).await
+    infer(state, Path(model), headers, body).await
 }
