@@ -83,6 +83,19 @@ test('the page at / of `vectune serve`: drop a logo, move a slider, trace; numbe
       await page.waitForFunction(() => document.getElementById('trace-panel').dataset.state === 'ready');
       const measured = await api(base, '/v1/measure', { image_id: want.image_id, params: { color_precision: 4 } });
       assert.equal(await page.textContent('#actual'), measured.ssim.toFixed(4));
+
+      // Suggest moves the sliders: every value shown briefly (a float to two decimals), and the trace is
+      // redone for the new parameters (marked stale until then), equal to the service's measure of them
+      await page.click('#suggest');
+      await page.waitForFunction(() => document.getElementById('suggestion').dataset.json !== undefined);
+      const suggested = JSON.parse(await page.getAttribute('#suggestion', 'data-json'));
+      assert.match(await page.textContent('#v-length_threshold'), /^\d+(\.\d{1,2})?$/);
+      await page.waitForFunction(() => {
+        const line = document.getElementById('actual-line');
+        return !('stale' in line.dataset) && document.getElementById('trace-panel').dataset.state === 'ready';
+      });
+      const again = await api(base, '/v1/measure', { image_id: want.image_id, params: suggested.params });
+      assert.equal(await page.textContent('#actual'), again.ssim.toFixed(4));
       assert.deepEqual(errors, []);
     } finally {
       await context.close();

@@ -30,7 +30,8 @@ function buildSliders(schema) {
     form.append(row);
   }
   form.addEventListener('input', (event) => {
-    $(`v-${event.target.name}`).textContent = event.target.value;
+    const spec = schema.find((s) => s.name === event.target.name);
+    if (spec) $(`v-${spec.name}`).textContent = shown(spec, event.target.value);
     schedule();
   });
   $('reset').addEventListener('click', () => {
@@ -40,11 +41,19 @@ function buildSliders(schema) {
   $('suggest').addEventListener('click', suggest);
 }
 
+/** A slider's value as shown: floats to at most two decimals (a suggestion's `length_threshold` has
+ * fifteen), integers as they are. */
+function shown(spec, value) {
+  return spec.type === 'float' ? String(Math.round(Number(value) * 100) / 100) : String(value);
+}
+
+/** Moves the sliders to `values` and tells the listeners (the VTracer preview re-traces). */
 function setSliders(values) {
   for (const s of state.schema) {
     $(`p-${s.name}`).value = values[s.name];
-    $(`v-${s.name}`).textContent = values[s.name];
+    $(`v-${s.name}`).textContent = shown(s, values[s.name]);
   }
+  $('params').dispatchEvent(new Event('input'));
 }
 
 /** Asks the worker for parameters reaching the target SSIM with the smallest SVG, moves the

@@ -75,6 +75,7 @@ export function attachPreview(worker) {
       $('actual').textContent = t.ssim.toFixed(4);
       $('actual').dataset.value = String(t.ssim);
       $('actual-line').hidden = false;
+      delete $('actual-line').dataset.stale;
       $('trace-info').textContent =
         `${t.paths} paths, ${(t.svgBytes / 1024).toFixed(1)} KiB, VTracer ${t.traceMs.toFixed(0)} ms`;
       showError();
@@ -88,7 +89,16 @@ export function attachPreview(worker) {
   }
 
   function schedule() {
-    if (!state.image || !state.loaded) return; // the first trace waits for the button
+    if (!state.image) return;
+    if (!state.loaded) {
+      // nothing traced yet: the first trace waits for the button
+      return;
+    }
+    // what is shown belongs to the previous parameters until the new trace is in
+    if (!$('actual-line').hidden) {
+      $('actual-line').dataset.stale = '';
+      $('trace-info').textContent = 'parameters changed: tracing again…';
+    }
     clearTimeout(state.timer);
     setState('pending');
     state.timer = setTimeout(trace, RETRACE_DEBOUNCE_MS);
