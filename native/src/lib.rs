@@ -9,6 +9,7 @@
 //! and says which (`source`). Errors are the core's [`vectune_core::error::Error`], with a kind.
 
 pub mod backends;
+pub mod batching;
 pub mod cache;
 pub mod classify;
 pub mod error;

@@ -166,6 +166,11 @@ enum Command {
         /// Blocking workers for decoding, inference and VTracer (default: the CPU quota).
         #[arg(long)]
         workers: Option<usize>,
+        /// Most rows in one model run: concurrent requests for the encoder, the combined model
+        /// or the classifier are gathered into one run (no waiting: what is queued when a runtime
+        /// is free); 1 runs each alone.
+        #[arg(long, default_value_t = 32)]
+        max_batch_size: usize,
         /// Longest wait for a free worker before a request is refused with 429, ms.
         #[arg(long, default_value_t = 10_000)]
         queue_timeout_ms: u64,
@@ -642,6 +647,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             max_batch_items,
             max_concurrent_requests,
             workers,
+            max_batch_size,
             queue_timeout_ms,
             request_timeout_ms,
             shutdown_timeout_ms,
@@ -675,6 +681,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(w) = workers {
                 config.workers = w.max(1);
             }
+            config.max_batch = max_batch_size.max(1);
             config.queue_timeout = Duration::from_millis(queue_timeout_ms);
             config.request_timeout = Duration::from_millis(request_timeout_ms);
             config.shutdown_timeout = Duration::from_millis(shutdown_timeout_ms);

@@ -63,6 +63,9 @@ pub struct Options {
     pub threads: Threads,
     /// The embedding cache's budget in bytes.
     pub encodings_bytes: u64,
+    /// Gather concurrent runs of the encoder, the combined model and the classifier into batches
+    /// (a server's setting; `None`: every call runs alone).
+    pub batching: Option<crate::batching::Batching>,
 }
 
 impl Default for Options {
@@ -73,6 +76,7 @@ impl Default for Options {
             pinned: Vec::new(),
             threads: Threads::default(),
             encodings_bytes: DEFAULT_ENCODINGS_BYTES,
+            batching: None,
         }
     }
 }
@@ -98,6 +102,7 @@ struct Slot {
 struct CachedGraphs {
     dir: PathBuf,
     runtime: Runtime,
+    batching: Option<crate::batching::Batching>,
     slots: RwLock<Vec<Slot>>,
     cache: ModelCache<Arc<dyn Graph>>,
     pinned: Vec<String>,
@@ -129,15 +134,27 @@ fn read_file(dir: &Path, entry: &ModelEntry) -> Result<Vec<u8>, Error> {
 }
 
 impl CachedGraphs {
-    /// Reads, verifies, loads and warms up one model.
+    /// Reads, verifies, loads and warms up one model; with batching, a model whose inputs all
+    /// have a batch dimension is wrapped to gather concurrent runs.
     fn load(&self, entry: &ModelEntry) -> (ModelReport, Option<Arc<dyn Graph>>) {
-        load_model(
+        let (report, graph) = load_model(
             entry,
             read_file(&self.dir, entry),
             &self.runtime,
             WARMUP_RUNS,
             &now_ms,
-        )
+        );
+        let batchable = matches!(
+            entry.task,
+            Task::QualityEncoder | Task::Quality | Task::Classifier
+        );
+        let graph = match (graph, &self.batching) {
+            (Some(g), Some(b)) if batchable => {
+                Some(Arc::new(crate::batching::Batched::new(g, &entry.name, b)) as Arc<dyn Graph>)
+            }
+            (g, _) => g,
+        };
+        (report, graph)
     }
 
     fn update(&self, name: &str, f: impl FnOnce(&mut ModelReport)) {
@@ -326,6 +343,7 @@ impl ModelManager {
         let models = Arc::new(CachedGraphs {
             dir: dir.to_path_buf(),
             runtime,
+            batching: options.batching.clone(),
             slots: RwLock::new(slots),
             cache: ModelCache::new(options.budget_bytes),
             pinned: options.pinned.clone(),

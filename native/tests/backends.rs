@@ -529,3 +529,86 @@ fn one_image_is_encoded_once_across_requests() {
     let same = &fresh[params.iter().position(|p| *p == Params::default()).unwrap()];
     assert!((a[0].ssim - same.ssim).abs() <= 1e-6);
 }
+
+#[test]
+fn concurrent_runs_are_batched_and_answer_what_each_alone_answers() {
+    use std::sync::Mutex;
+    use vectune_native::batching::{BatchObserver, Batching};
+    use vectune_native::manager::Options;
+    let dir = fixtures().join("models");
+    let alone = open(&dir, BackendKind::Ort);
+    let seen = Arc::new(Mutex::new(Vec::<(String, usize)>::new()));
+    let record = seen.clone();
+    let batched = ModelManager::open_with(
+        &dir,
+        BackendChoice::Exactly(BackendKind::Ort),
+        Options {
+            batching: Some(Batching {
+                max_batch: 8,
+                workers: 2,
+                observer: Some(BatchObserver(Arc::new(move |model, rows| {
+                    record.lock().unwrap().push((model.to_string(), rows));
+                }))),
+            }),
+            ..Options::default()
+        },
+    );
+    // 32 different images (one pixel each), predicted at once from 32 threads
+    let base = logo();
+    let images: Vec<image::RgbaImage> = (0..32)
+        .map(|i| {
+            let mut img = base.clone();
+            img.pixels[4 * i] = img.pixels[4 * i].wrapping_add(97);
+            img.pixels[4 * i + 3] = 255;
+            img
+        })
+        .collect();
+    let params = [
+        Params::default(),
+        Params::default()
+            .with(ParamId::ColorPrecision, 3.0)
+            .unwrap(),
+    ];
+    let start = std::sync::Barrier::new(images.len());
+    let got: Vec<Vec<f32>> = std::thread::scope(|s| {
+        let handles: Vec<_> = images
+            .iter()
+            .map(|img| {
+                let (batched, start) = (&batched, &start);
+                s.spawn(move || {
+                    start.wait();
+                    predict::predict_params(batched, &img.view().unwrap(), &params)
+                        .iter()
+                        .map(|p| {
+                            assert_eq!(p.source, Source::Model, "{:?}", p.fallback);
+                            p.ssim
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (img, got) in images.iter().zip(&got) {
+        let want: Vec<f32> = predict::predict_params(&alone, &img.view().unwrap(), &params)
+            .iter()
+            .map(|p| p.ssim)
+            .collect();
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() <= 1e-5, "batched {g} vs alone {w}");
+        }
+    }
+    let seen = seen.lock().unwrap();
+    let encoder: Vec<usize> = seen
+        .iter()
+        .filter(|(m, _)| m == "quality_encoder")
+        .map(|(_, r)| *r)
+        .collect();
+    // every image's encoding went through the batcher, at most 8 rows a run, some runs shared
+    assert_eq!(encoder.iter().sum::<usize>(), 32, "{seen:?}");
+    assert!(encoder.iter().all(|&r| (1..=8).contains(&r)), "{encoder:?}");
+    assert!(
+        encoder.iter().any(|&r| r > 1),
+        "no run was shared: {encoder:?}"
+    );
+}

@@ -344,6 +344,11 @@ fn every_route_answers_and_the_numbers_are_the_clis() {
     assert!(text.contains("process_resident_memory_bytes "));
     assert!(text.contains("vectune_inference_duration_seconds_bucket"));
     assert!(text.contains("vectune_pending_requests 0"));
+    // encoder runs go through the batcher, which counts their rows
+    assert!(
+        text.contains("vectune_batch_size_count{model=\"quality_encoder\"}"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -392,6 +397,17 @@ fn every_client_mistake_is_a_4xx_with_a_json_error() {
     let (st, t) = call("POST", &url("/v1/predict"), Some("text/plain"), Some(b"{}"));
     assert_eq!(st, 415);
     error(st, &t, "unsupported_media_type", None);
+    // (found by schemathesis: the batch route answered its rejections in plain text)
+    let (st, t) = call("POST", &url("/v1/predict/batch"), None, Some(b"{}"));
+    assert_eq!(st, 415);
+    error(st, &t, "unsupported_media_type", None);
+    let (st, t) = call(
+        "POST",
+        &url("/v1/predict/batch"),
+        Some("application/json"),
+        Some(b"{\"items\": 3}"),
+    );
+    error(st, &t, "bad_input", Some("items"));
     let (st, v) = post(
         &s,
         "/v1/predict",

@@ -313,7 +313,6 @@ async fn predict(
     let bytes = file_bytes(&image, file)?;
     let s = state.clone();
     let m = manager.clone();
-    let n = sets.len();
     let ((r, predictions), t) = state
         .run("/v1/predict", move || {
             let r = resolve(&s, &image, bytes)?;
@@ -322,11 +321,6 @@ async fn predict(
             Ok((r, p))
         })
         .await?;
-    state
-        .metrics()
-        .batch_size
-        .with_label_values(&["/v1/predict"])
-        .observe(n as f64);
     count_fallbacks(&state, &manager, &predictions);
     let common = json!({
         "image_id": r.id,
@@ -359,8 +353,9 @@ struct BatchFields {
 /// an item that fails gets `{"error": {...}}` in its place and the others are still answered.
 async fn predict_batch(
     State(state): State<Shared>,
-    Json(body): Json<BatchFields>,
+    body: Result<Json<BatchFields>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let Json(body) = body?;
     let total = Instant::now();
     let (_admitted, manager) = state.admit()?;
     let max = state.config().max_batch_items;
@@ -593,6 +588,7 @@ async fn models(State(state): State<Shared>) -> Json<Value> {
         "max_batch_items": c.max_batch_items,
         "max_concurrent_requests": c.max_concurrent_requests,
         "workers": c.workers,
+        "max_batch": c.max_batch,
         "queue_timeout_ms": c.queue_timeout.as_millis() as u64,
         "request_timeout_ms": c.request_timeout.as_millis() as u64,
         "max_pixels": vectune_core::image::MAX_PIXELS,

@@ -138,12 +138,23 @@ impl From<BytesRejection> for ApiError {
     }
 }
 
-/// The field serde names in a message (`unknown field `imag``, ``missing field `params```): the
-/// first backticked word.
+/// The field a deserialisation message names: the path before the error
+/// (`items[0].params: invalid type ...`), else the field of ``unknown field `x` `` or ``missing
+/// field `x` ``.
 fn field_of(message: &str) -> Option<&str> {
-    let start = message.find('`')? + 1;
-    let len = message[start..].find('`')?;
-    Some(&message[start..start + len])
+    let detail = message.split("target type: ").nth(1).unwrap_or(message);
+    if let Some((path, _)) = detail.split_once(": ")
+        && !path.is_empty()
+        && !path.contains([' ', '`'])
+    {
+        return Some(path);
+    }
+    ["unknown field `", "missing field `"]
+        .iter()
+        .find_map(|marker| {
+            let at = message.find(marker)? + marker.len();
+            message[at..].split('`').next()
+        })
 }
 
 impl IntoResponse for ApiError {

@@ -1,6 +1,6 @@
 //! The service's Prometheus metrics (the `prometheus` crate), in seconds, counters ending in
 //! `_total`, histograms where a quantile is wanted: requests by route and status, failures by
-//! model and reason, request, queue and inference durations, parameter sets per model run,
+//! model and reason, request, queue and inference durations, rows per batched model run,
 //! pending work, and at every scrape each model's readiness and bytes and the process's RSS.
 
 use prometheus::{
@@ -18,7 +18,7 @@ const SECONDS: [f64; 16] = [
     5.0, 60.0,
 ];
 
-/// Parameter sets per model run.
+/// Rows per batched model run.
 const SIZES: [f64; 10] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 512.0, 1024.0];
 
 /// Every metric the service exports.
@@ -34,7 +34,7 @@ pub struct Metrics {
     pub queue_seconds: HistogramVec,
     /// `vectune_inference_duration_seconds{route}`: the work itself (decode, models, VTracer).
     pub inference_seconds: HistogramVec,
-    /// `vectune_batch_size{route}`: parameter sets per model run.
+    /// `vectune_batch_size{model}`: rows per run of a batched model (requests gathered together).
     pub batch_size: HistogramVec,
     /// `vectune_pending_requests`: admitted requests not yet answered.
     pub pending: IntGauge,
@@ -100,9 +100,9 @@ impl Metrics {
             ),
             batch_size: histogram(
                 "vectune_batch_size",
-                "Parameter sets per model run",
+                "Rows per run of a batched model (the encoder, the combined model, the classifier)",
                 &SIZES,
-                &["route"],
+                &["model"],
             ),
             pending: gauge(
                 "vectune_pending_requests",

@@ -8,7 +8,8 @@
 //!   images), classify, suggest (with verification), measure, the parameter schema, the models;
 //! - a subset of the Open Inference Protocol v2 under `/v2` ([`oip`]): health, model metadata and
 //!   readiness, JSON-tensor inference on the ONNX models;
-//! - `/metrics` in Prometheus text ([`metrics`]).
+//! - `/metrics` in Prometheus text ([`metrics`]);
+//! - `/openapi.json`, the OpenAPI document of all of these ([`OPENAPI`]).
 //!
 //! Under load: at most `max_concurrent_requests` requests are admitted at once (past that, 429
 //! with `Retry-After` at once, never an unbounded queue); admitted work waits for one of
@@ -64,6 +65,8 @@ pub struct Config {
     pub max_concurrent_requests: usize,
     /// Blocking workers for decoding, inference and VTracer (default: the CPU quota).
     pub workers: usize,
+    /// Most rows in one batched model run (requests gathered together; 1: no batching).
+    pub max_batch: usize,
     /// Longest wait for a worker before a request is refused with 429 (default 10 s).
     pub queue_timeout: Duration,
     /// Longest time for one request (default 60 s).
@@ -97,6 +100,7 @@ impl Config {
             max_batch_items: 64,
             max_concurrent_requests: 64,
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_batch: 32,
             queue_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             shutdown_timeout: Duration::from_secs(25),
@@ -197,7 +201,19 @@ impl AppState {
 
     /// Loads and warms the models (blocking), then decides readiness.
     pub fn load_models(&self) {
-        let options = Options::default();
+        let mut options = Options::default();
+        if self.config.max_batch > 1 {
+            let sizes = self.metrics.batch_size.clone();
+            options.batching = Some(crate::batching::Batching {
+                max_batch: self.config.max_batch,
+                workers: options.threads.sessions,
+                observer: Some(crate::batching::BatchObserver(Arc::new(
+                    move |model, rows| {
+                        sizes.with_label_values(&[model]).observe(rows as f64);
+                    },
+                ))),
+            });
+        }
         let manager = Arc::new(ModelManager::open_with(
             &self.config.models,
             self.config.backend,
@@ -462,13 +478,26 @@ async fn model_file(
     }
 }
 
+/// The OpenAPI document of every `/v1` and `/v2` route and `/metrics`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    (
+        StatusCode::OK,
+        [("content-type", "application/json")],
+        OPENAPI,
+    )
+        .into_response()
+}
+
 /// The whole application.
 pub fn router(state: Shared) -> Router {
     let limit = state.config.max_body_bytes;
     let mut app = Router::new()
         .merge(api::routes())
         .merge(oip::routes())
-        .route("/metrics", get(metrics_text));
+        .route("/metrics", get(metrics_text))
+        .route("/openapi.json", get(openapi));
     if let Some(web) = &state.config.web_dir {
         // the product page: the demo and the browser package, the models it loads from /models/
         app = app
@@ -533,6 +562,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         max_batch_items = c.max_batch_items,
         max_concurrent_requests = c.max_concurrent_requests,
         workers = c.workers,
+        max_batch = c.max_batch,
         queue_timeout_ms = c.queue_timeout.as_millis() as u64,
         request_timeout_ms = c.request_timeout.as_millis() as u64,
         shutdown_timeout_ms = c.shutdown_timeout.as_millis() as u64,
@@ -573,4 +603,49 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await?;
     tracing::info!(target: "vectune::serve", "stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_openapi_document_is_json_and_names_every_api_route() {
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).expect("valid JSON");
+        let paths = doc["paths"].as_object().expect("paths");
+        for route in [
+            "/v1/images",
+            "/v1/predict",
+            "/v1/predict/batch",
+            "/v1/classify",
+            "/v1/suggest",
+            "/v1/measure",
+            "/v1/params",
+            "/v1/models",
+            "/v1/models/{name}/reload",
+            "/v2",
+            "/v2/health/live",
+            "/v2/health/ready",
+            "/v2/models/{model}",
+            "/v2/models/{model}/ready",
+            "/v2/models/{model}/infer",
+            "/metrics",
+        ] {
+            assert!(paths.contains_key(route), "{route}");
+        }
+        // the parameter ranges are the schema's
+        let params = &doc["components"]["schemas"]["Params"]["properties"];
+        for s in &vectune_core::params::SCHEMA {
+            assert_eq!(
+                params[s.name]["minimum"].as_f64(),
+                Some(s.min),
+                "{}",
+                s.name
+            );
+            assert_eq!(
+                params[s.name]["maximum"].as_f64(),
+                Some(s.max),
+                "{}",
+                s.name
+            );
+        }
+    }
 }
