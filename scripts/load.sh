@@ -5,7 +5,7 @@
 # 10 and 64 concurrent clients, then a mixed level (predict, predict with 64 parameter sets,
 # classify, suggest, 16 clients each, at once). Prints throughput, p50, p99 and non-200 answers per
 # level, and the service's RSS before and after. Bounded: REQUESTS per level (default 2000) and
-# at most 120 s per oha run.
+# at most 150 s per oha run.
 #
 # Usage: ./scripts/load.sh            REQUESTS=500 ./scripts/load.sh      MODELS=dir ./scripts/load.sh
 set -euo pipefail
@@ -26,7 +26,7 @@ work="$(mktemp -d)"
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 step "starting vectune serve"
-target/release/vectune --models "$MODELS" serve --addr 127.0.0.1:0 --max-concurrent-requests 256 \
+target/release/vectune --models "$MODELS" serve --addr 127.0.0.1:0 --max-concurrent-requests 256 ${SERVE_FLAGS:-} \
     > "$work/out" 2> "$work/log" &
 server=$!
 for _ in $(seq 100); do grep -q '^listening on' "$work/out" 2>/dev/null && break; sleep 0.1; done
@@ -39,7 +39,7 @@ done
 rss() { curl -s "$base/v1/models" | python3 -c 'import json,sys; print(json.load(sys.stdin)["memory"]["rss_bytes"])'; }
 
 # Request bodies: a real 256 px-class logo of the evaluation set (the largest file), as base64.
-logo="$(ls -S models/data/eval/images/*.png | head -1)"
+logo="$(ls -S models/data/eval/images/*.png | sed -n 1p)"
 python3 - "$logo" "$work" <<'PY'
 import base64, json, pathlib, sys
 logo, work = sys.argv[1], pathlib.Path(sys.argv[2])
@@ -56,7 +56,7 @@ rss_before="$(rss)"
 # oha -n N -c C on one body; its JSON summary to $work/$name.json
 run() {
     local name="$1" body="$2" clients="$3" n="$4"
-    oha --no-tui -n "$n" -c "$clients" -z 120s -m POST -T application/json -D "$work/$body.json" \
+    timeout 150 oha --no-tui -n "$n" -c "$clients" -m POST -T application/json -D "$work/$body.json" \
         --output-format json "$base/v1/${5:-predict}" > "$work/$name.json"
 }
 summary() {

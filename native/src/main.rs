@@ -169,7 +169,7 @@ enum Command {
         /// Most rows in one model run: concurrent requests for the encoder, the combined model
         /// or the classifier are gathered into one run (no waiting: what is queued when a runtime
         /// is free); 1 runs each alone.
-        #[arg(long, default_value_t = 32)]
+        #[arg(long, default_value_t = 8)]
         max_batch_size: usize,
         /// Longest wait for a free worker before a request is refused with 429, ms.
         #[arg(long, default_value_t = 10_000)]

@@ -479,6 +479,7 @@ fn one_onnx_runtime_model_runs_concurrently_on_its_session_pool() {
         sessions: 4,
         intra_op: 1,
         inter_op: 1,
+        arena: false,
     };
     let model = OrtModel::load(&bytes, &threads).unwrap();
     assert_eq!(model.sessions(), 4);

@@ -85,6 +85,12 @@ impl OrtModel {
                     .map_err(runtime)?
                     .with_inter_threads(threads.inter_op.max(1))
                     .map_err(runtime)?
+                    .with_memory_pattern(threads.arena)
+                    .map_err(runtime)?
+                    .with_execution_providers([ort::ep::CPU::default()
+                        .with_arena_allocator(threads.arena)
+                        .build()])
+                    .map_err(runtime)?
                     .commit_from_memory(onnx)
                     .map_err(runtime)
             })

@@ -100,7 +100,7 @@ impl Config {
             max_batch_items: 64,
             max_concurrent_requests: 64,
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            max_batch: 32,
+            max_batch: 8,
             queue_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             shutdown_timeout: Duration::from_secs(25),
