@@ -14,9 +14,12 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use vectune_core::error::Error;
 use vectune_core::graph::{Feed, Graph};
 
+/// A callback told the model's name and the rows of each batched run.
+pub type ObserveRows = dyn Fn(&str, usize) + Send + Sync;
+
 /// Told the rows of every batched run: the metrics' `vectune_batch_size`.
 #[derive(Clone)]
-pub struct BatchObserver(pub Arc<dyn Fn(&str, usize) + Send + Sync>);
+pub struct BatchObserver(pub Arc<ObserveRows>);
 
 impl std::fmt::Debug for BatchObserver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
