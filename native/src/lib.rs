@@ -22,5 +22,14 @@ pub mod predict;
 pub mod requests;
 pub mod serve;
 pub mod suggest;
+pub mod triton;
 
 pub use error::NativeError;
+
+/// The directory of the running executable (where an installed release keeps its neighbours:
+/// `../lib` for ONNX Runtime, `../share/vectune` for the models and the web page).
+pub fn install_dir() -> Option<std::path::PathBuf> {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(std::path::Path::to_path_buf))
+}

@@ -195,13 +195,23 @@ enum Command {
         #[arg(long, env = "VECTUNE_ADMIN_TOKEN", value_name = "TOKEN")]
         admin_token: Option<String>,
         /// The browser package's directory (with the built `pkg/` and the `demo/` page) for the
-        /// product page at /; default: this repository's `web/` when `scripts/build-web.sh` has
-        /// built it.
+        /// product page at /; default: `../share/vectune/web` beside the executable (an installed
+        /// release), else this checkout's `web/` when `scripts/build-web.sh` has built it.
         #[arg(long, value_name = "DIR")]
         web: Option<PathBuf>,
         /// Log JSON lines instead of text (one line per request).
         #[arg(long)]
         log_json: bool,
+    },
+    /// Write a Triton model repository of the ONNX models: DIR/<name>/config.pbtxt and
+    /// DIR/<name>/1/model.onnx (checksums verified), so Triton's ONNX Runtime backend can serve
+    /// the same files. Preprocessing and parameter encoding then run client-side.
+    ExportTriton {
+        /// The repository to write (created if missing).
+        dir: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// List the VTracer parameters: names, ranges, defaults, units.
     Params {
@@ -640,6 +650,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Predict { .. } => anyhow::bail!("give an image or --batch FILE"),
+        Command::ExportTriton { dir: out, json } => {
+            let exported = vectune_native::triton::export_dir(&dir, &out)?;
+            if json {
+                out!(
+                    "{}",
+                    serde_json::json!({ "dir": out.display().to_string(), "models": exported })
+                );
+            } else {
+                for e in &exported {
+                    out!(
+                        "{:<24} {:>9} bytes  {}",
+                        e.name,
+                        e.bytes,
+                        if e.batched {
+                            "dynamic batching"
+                        } else {
+                            "no batching (fixed leading dimension)"
+                        }
+                    );
+                }
+                out!("Triton model repository: {}", out.display());
+            }
+        }
         Command::Serve {
             addr,
             max_body_bytes,
@@ -689,9 +722,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config.images_bytes = images_mb * 1024 * 1024;
             config.required = require;
             config.admin_token = admin_token;
+            // --web, else an installed release's share/vectune/web, else the checkout's built web/
             config.web_dir = web.or_else(|| {
-                let built = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web");
-                built.join("pkg/index.js").exists().then_some(built)
+                let installed =
+                    vectune_native::install_dir().map(|d| d.join("../share/vectune/web"));
+                let checkout = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web");
+                installed
+                    .into_iter()
+                    .chain([checkout])
+                    .find(|d| d.join("pkg/index.js").exists())
             });
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -42,11 +42,17 @@ pub const MODELS_ENV: &str = "VECTUNE_MODELS";
 /// The embedding cache's default budget: 64 MB, about 100,000 images' encodings.
 pub const DEFAULT_ENCODINGS_BYTES: u64 = 64 * 1024 * 1024;
 
-/// The model directory: `explicit`, else `$VECTUNE_MODELS`, else the packaged `models/`.
+/// The model directory: `explicit`, else `$VECTUNE_MODELS`, else `../share/vectune/models` of the
+/// executable's directory (an installed release), else the checkout's packaged `models/`.
 pub fn models_dir(explicit: Option<&Path>) -> PathBuf {
     explicit
         .map(Path::to_path_buf)
         .or_else(|| std::env::var_os(MODELS_ENV).map(PathBuf::from))
+        .or_else(|| {
+            crate::install_dir()
+                .map(|d| d.join("../share/vectune/models"))
+                .filter(|d| d.join("manifest.json").exists())
+        })
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models"))
 }
 

@@ -19,17 +19,36 @@ use super::Threads;
 static ENVIRONMENT: OnceLock<Result<(ort::environment::Environment, String), String>> =
     OnceLock::new();
 
-/// The library path to load: `ORT_DYLIB_PATH`, else the one `build.rs` fetched.
+/// The file name of the ONNX Runtime library this build speaks to (`api-31`).
+pub const LIBRARY_FILE: &str = "libonnxruntime.so.1.31.1";
+
+/// The library path to load: `ORT_DYLIB_PATH`; else beside the executable or in `../lib/` of its
+/// directory (an installed release: `bin/vectune` and `lib/libonnxruntime.so.1.31.1`); else, in a
+/// development checkout, the one `build.rs` fetched (when it still exists).
 fn library() -> Result<String, String> {
     if let Some(p) = std::env::var_os("ORT_DYLIB_PATH") {
         return Ok(p.to_string_lossy().into_owned());
     }
+    if let Some(dir) = crate::install_dir() {
+        for candidate in [
+            dir.join(LIBRARY_FILE),
+            dir.join("../lib").join(LIBRARY_FILE),
+        ] {
+            if candidate.exists() {
+                return Ok(candidate.to_string_lossy().into_owned());
+            }
+        }
+    }
     let baked = env!("VECTUNE_ORT_DYLIB");
     if baked.is_empty() {
-        return Err("this build could not fetch ONNX Runtime and ORT_DYLIB_PATH is not set".into());
+        return Err(format!(
+            "no {LIBRARY_FILE} beside the executable or in ../lib, and ORT_DYLIB_PATH is not set"
+        ));
     }
     if !std::path::Path::new(baked).exists() {
-        return Err(format!("{baked} does not exist (set ORT_DYLIB_PATH)"));
+        return Err(format!(
+            "no {LIBRARY_FILE} beside the executable or in ../lib, {baked} does not exist, and ORT_DYLIB_PATH is not set"
+        ));
     }
     Ok(baked.to_string())
 }
