@@ -674,3 +674,61 @@ fn sigterm_under_load_finishes_every_accepted_request() {
     let status = s.child.wait().unwrap();
     assert!(status.success(), "exit {status:?}");
 }
+
+#[test]
+fn reload_needs_the_admin_token_and_swaps_the_model_in() {
+    let models = fixtures().join("models");
+    let s = start(&models, &["--backend", "tract", "--admin-token", "s3cret"]);
+    wait_ready(&s);
+    let url = format!("{}/v1/models/quality_head/reload", s.base);
+    let send = |auth: Option<&str>| {
+        let mut req = agent()
+            .post(&url)
+            .header("content-type", "application/json");
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let mut r = req.send("{}").unwrap();
+        let status = r.status().as_u16();
+        let body: Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+        (status, body)
+    };
+    let (st, v) = send(None);
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (401, Some("unauthorized")),
+        "{v}"
+    );
+    let (st, v) = send(Some("Bearer wrong"));
+    assert_eq!(st, 401, "{v}");
+    let (st, v) = send(Some("Bearer s3cret"));
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(
+        (v["name"].as_str(), v["loads"].as_u64()),
+        (Some("quality_head"), Some(2))
+    );
+    assert_eq!(v["status"]["state"], "ready");
+    // an unknown model: the model is named, nothing changes
+    let (st, v) = call(
+        "POST",
+        &format!("{}/v1/models/nope/reload", s.base),
+        Some("application/json"),
+        Some(b"{}"),
+    );
+    assert_eq!(st, 401, "{v}");
+    let mut r = agent()
+        .post(format!("{}/v1/models/nope/reload", s.base))
+        .header("authorization", "Bearer s3cret")
+        .send("{}")
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    let v: Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(
+        (v["error"]["code"].as_str(), v["error"]["model"].as_str()),
+        (Some("not_found"), Some("nope")),
+        "{v}"
+    );
+    // still serving
+    let (st, _) = post(&s, "/v1/predict", &json!({ "image": logo_b64() }));
+    assert_eq!(st, 200);
+}

@@ -50,13 +50,9 @@ export function serve(dir = root) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-/**
- * Runs `body({ context, server, base })` with `dir` (default: the repository) served and a fresh
- * headless Chromium (`base`: the server's URL); closes everything afterwards.
- */
-export async function withBrowser(body, dir = root) {
+/** Runs `body(context)` in a fresh headless Chromium (a new empty profile); closes it afterwards. */
+export async function withChromium(body) {
   const { chromium } = await import('playwright-core');
-  const server = await serve(dir);
   const profile = mkdtempSync(join(tmpdir(), 'vectune-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -65,11 +61,23 @@ export async function withBrowser(body, dir = root) {
       '--disable-component-update', '--disable-sync'],
   });
   try {
-    return await body({ context, server, base: `http://127.0.0.1:${server.address().port}` });
+    return await body(context);
   } finally {
     await context.close();
-    server.close();
     rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs `body({ context, server, base })` with `dir` (default: the repository) served and a fresh
+ * headless Chromium (`base`: the server's URL); closes everything afterwards.
+ */
+export async function withBrowser(body, dir = root) {
+  const server = await serve(dir);
+  try {
+    return await withChromium((context) => body({ context, server, base: `http://127.0.0.1:${server.address().port}` }));
+  } finally {
+    server.close();
   }
 }
 

@@ -8,13 +8,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-import { CHROMIUM, skipWithoutBrowser } from './browser.js';
+import { skipWithoutBrowser, withChromium } from './browser.js';
 import { TOLERANCE, logoPath, nativeBin, skipWithoutNative } from './fixtures.js';
 
 const models = fileURLToPath(new URL('../fixtures/models/', import.meta.url));
@@ -43,63 +41,55 @@ async function api(base, path, body) {
 
 test('the page at / of `vectune serve`: drop a logo, move a slider, trace; numbers equal the API\'s',
   { skip: skipWithoutBrowser || skipWithoutNative }, async () => {
-    const { chromium } = await import('playwright-core');
     const { base, stop } = await startService();
-    const profile = mkdtempSync(join(tmpdir(), 'vectune-chromium-'));
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-    });
     try {
-      const page = await context.newPage();
-      const errors = [];
-      page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(`${base}/`);
-      assert.match(page.url(), /\/web\/demo\/\?models=\/models\/$/);
-      await page.waitForFunction(() => document.body.dataset.state === 'ready');
-      assert.match(await page.textContent('#status'), /quality: encoder \+ head/);
-      const image = readFileSync(logoPath).toString('base64');
-      const ready = () => page.waitForFunction(() => document.body.dataset.state === 'ready');
-      const shown = async () => Number(await page.getAttribute('#ssim', 'data-value'));
+      await withChromium(async (context) => {
+        const page = await context.newPage();
+        const errors = [];
+        page.on('pageerror', (e) => errors.push(e.message));
+        await page.goto(`${base}/`);
+        assert.match(page.url(), /\/web\/demo\/\?models=\/models\/$/);
+        await page.waitForFunction(() => document.body.dataset.state === 'ready');
+        assert.match(await page.textContent('#status'), /quality: encoder \+ head/);
+        const image = readFileSync(logoPath).toString('base64');
+        const ready = () => page.waitForFunction(() => document.body.dataset.state === 'ready');
+        const shown = async () => Number(await page.getAttribute('#ssim', 'data-value'));
 
-      await page.setInputFiles('#file', logoPath);
-      await page.waitForSelector('#ssim[data-value]');
-      await ready();
-      let want = await api(base, '/v1/predict', { image });
-      assert.ok(Math.abs(await shown() - want.ssim) <= TOLERANCE, `page ${await shown()} vs service ${want.ssim}`);
+        await page.setInputFiles('#file', logoPath);
+        await page.waitForSelector('#ssim[data-value]');
+        await ready();
+        let want = await api(base, '/v1/predict', { image });
+        assert.ok(Math.abs(await shown() - want.ssim) <= TOLERANCE, `page ${await shown()} vs service ${want.ssim}`);
 
-      // a slider: color_precision 6 -> 4, with the keyboard; the service by image_id agrees
-      await page.focus('#p-color_precision');
-      for (let i = 0; i < 2; i++) await page.keyboard.press('ArrowLeft');
-      await page.waitForFunction(() => document.getElementById('p-color_precision').value === '4');
-      await ready();
-      want = await api(base, '/v1/predict', { image_id: want.image_id, params: { color_precision: 4 } });
-      await page.waitForFunction((w) => Math.abs(Number(document.getElementById('ssim').dataset.value) - w) <= 1e-4, want.ssim);
+        // a slider: color_precision 6 -> 4, with the keyboard; the service by image_id agrees
+        await page.focus('#p-color_precision');
+        for (let i = 0; i < 2; i++) await page.keyboard.press('ArrowLeft');
+        await page.waitForFunction(() => document.getElementById('p-color_precision').value === '4');
+        await ready();
+        want = await api(base, '/v1/predict', { image_id: want.image_id, params: { color_precision: 4 } });
+        await page.waitForFunction((w) => Math.abs(Number(document.getElementById('ssim').dataset.value) - w) <= 1e-4, want.ssim);
 
-      // the real trace in the page equals the service's measure
-      await page.click('#trace');
-      await page.waitForFunction(() => document.getElementById('trace-panel').dataset.state === 'ready');
-      const measured = await api(base, '/v1/measure', { image_id: want.image_id, params: { color_precision: 4 } });
-      assert.equal(await page.textContent('#actual'), measured.ssim.toFixed(4));
+        // the real trace in the page equals the service's measure
+        await page.click('#trace');
+        await page.waitForFunction(() => document.getElementById('trace-panel').dataset.state === 'ready');
+        const measured = await api(base, '/v1/measure', { image_id: want.image_id, params: { color_precision: 4 } });
+        assert.equal(await page.textContent('#actual'), measured.ssim.toFixed(4));
 
-      // Suggest moves the sliders: every value shown briefly (a float to two decimals), and the trace is
-      // redone for the new parameters (marked stale until then), equal to the service's measure of them
-      await page.click('#suggest');
-      await page.waitForFunction(() => document.getElementById('suggestion').dataset.json !== undefined);
-      const suggested = JSON.parse(await page.getAttribute('#suggestion', 'data-json'));
-      assert.match(await page.textContent('#v-length_threshold'), /^\d+(\.\d{1,2})?$/);
-      await page.waitForFunction(() => {
-        const line = document.getElementById('actual-line');
-        return !('stale' in line.dataset) && document.getElementById('trace-panel').dataset.state === 'ready';
+        // Suggest moves the sliders: every value shown briefly (a float to two decimals), and the trace is
+        // redone for the new parameters (marked stale until then), equal to the service's measure of them
+        await page.click('#suggest');
+        await page.waitForFunction(() => document.getElementById('suggestion').dataset.json !== undefined);
+        const suggested = JSON.parse(await page.getAttribute('#suggestion', 'data-json'));
+        assert.match(await page.textContent('#v-length_threshold'), /^\d+(\.\d{1,2})?$/);
+        await page.waitForFunction(() => {
+          const line = document.getElementById('actual-line');
+          return !('stale' in line.dataset) && document.getElementById('trace-panel').dataset.state === 'ready';
       });
       const again = await api(base, '/v1/measure', { image_id: want.image_id, params: suggested.params });
       assert.equal(await page.textContent('#actual'), again.ssim.toFixed(4));
       assert.deepEqual(errors, []);
+      });
     } finally {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
       await stop();
     }
   });

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use vectune_core::features;
+use vectune_core::image::ImageRef;
 use vectune_core::manifest::sha256_hex;
 use vectune_core::params::{ParamKind, Params, SCHEMA};
 use vectune_core::predict::Prediction;
@@ -251,34 +252,58 @@ fn timing(decode_ms: f64, t: Timing, total: Instant) -> Value {
     })
 }
 
+/// Admits a request, then on a worker resolves its image (decoding the bytes, or the kept one by
+/// id) and runs `work` on it with the manager; returns the image, what `work` answered, and the
+/// time it waited and worked.
+async fn on_image<T: Send + 'static>(
+    state: &Shared,
+    route: &'static str,
+    image: ImageFields,
+    file: Option<Vec<u8>>,
+    work: impl FnOnce(&ModelManager, &ImageRef<'_>, &Resolved) -> Result<T, ApiError> + Send + 'static,
+) -> Result<(Resolved, T, Timing, Arc<ModelManager>), ApiError> {
+    let (_admitted, manager) = state.admit()?;
+    let bytes = file_bytes(&image, file)?;
+    let (s, m) = (state.clone(), manager.clone());
+    let ((r, out), t) = state
+        .run(route, move || {
+            let r = resolve(&s, &image, bytes)?;
+            let view = r.image.view().map_err(vectune_core::error::Error::from)?;
+            let out = work(&m, &view, &r)?;
+            Ok((r, out))
+        })
+        .await?;
+    Ok((r, out, t, manager))
+}
+
+fn to_value(v: &impl serde::Serialize) -> Result<Value, ApiError> {
+    serde_json::to_value(v).map_err(|e| ApiError::internal(e.to_string()))
+}
+
 /// `POST /v1/images`: decodes and keeps an image (and its encoding) for later requests by id.
 async fn images(
     State(state): State<Shared>,
     body: Body<ImageFields>,
 ) -> Result<Json<Value>, ApiError> {
     let total = Instant::now();
-    let (_admitted, manager) = state.admit()?;
-    let bytes = file_bytes(&body.fields, body.file)?.ok_or_else(|| {
-        ApiError::bad_input(
+    if body.fields.image_id.is_some() || (body.fields.image.is_none() && body.file.is_none()) {
+        return Err(ApiError::bad_input(
             "image",
-            "no image: give `image` (base64) or an `image` file part",
-        )
-    })?;
-    let s = state.clone();
-    let fields = ImageFields {
-        image: None,
-        image_id: None,
-    };
-    let ((r, f), t) = state
-        .run("/v1/images", move || {
-            let r = resolve(&s, &fields, Some(bytes))?;
-            let view = r.image.view().map_err(vectune_core::error::Error::from)?;
+            "give the image itself: `image` (base64) or an `image` file part",
+        ));
+    }
+    let (r, f, t, _) = on_image(
+        &state,
+        "/v1/images",
+        body.fields,
+        body.file,
+        |m, view, _| {
             // the encoding goes into the manager's embedding cache for the slider requests to come
-            crate::predict::predict_params(&manager, &view, &[Params::default()]);
-            let f = features::compute(&view);
-            Ok((r, f))
-        })
-        .await?;
+            crate::predict::predict_params(m, view, &[Params::default()]);
+            Ok(features::compute(view))
+        },
+    )
+    .await?;
     Ok(Json(json!({
         "image_id": r.id,
         "width": r.image.width,
@@ -306,34 +331,29 @@ async fn predict(
     body: Body<PredictFields>,
 ) -> Result<Json<Value>, ApiError> {
     let total = Instant::now();
-    let (_admitted, manager) = state.admit()?;
     let Body { fields, file } = body;
     let (sets, many) = parse_params(fields.params, state.config().max_params)?;
     let image = image_fields(fields.image, fields.image_id);
-    let bytes = file_bytes(&image, file)?;
-    let s = state.clone();
-    let m = manager.clone();
-    let ((r, predictions), t) = state
-        .run("/v1/predict", move || {
-            let r = resolve(&s, &image, bytes)?;
-            let view = r.image.view().map_err(vectune_core::error::Error::from)?;
-            let p = crate::predict::predict_params(&m, &view, &sets);
-            Ok((r, p))
+    let (r, predictions, t, manager) =
+        on_image(&state, "/v1/predict", image, file, move |m, view, _| {
+            Ok(crate::predict::predict_params(m, view, &sets))
         })
         .await?;
     count_fallbacks(&state, &manager, &predictions);
-    let common = json!({
-        "image_id": r.id,
-        "backend": manager.backend_kind().name(),
-        "model_version": manager.quality_version(),
-        "timing": timing(r.decode_ms, t, total),
-    });
     let mut out = if many {
         json!({ "predictions": predictions.iter().map(prediction_json).collect::<Vec<_>>() })
     } else {
         prediction_json(&predictions[0])
     };
-    merge(&mut out, common);
+    merge(
+        &mut out,
+        json!({
+            "image_id": r.id,
+            "backend": manager.backend_kind().name(),
+            "model_version": manager.quality_version(),
+            "timing": timing(r.decode_ms, t, total),
+        }),
+    );
     Ok(Json(out))
 }
 
@@ -426,19 +446,15 @@ async fn classify(
     body: Body<ImageFields>,
 ) -> Result<Json<Value>, ApiError> {
     let total = Instant::now();
-    let (_admitted, manager) = state.admit()?;
-    let bytes = file_bytes(&body.fields, body.file)?;
-    let s = state.clone();
-    let fields = body.fields;
-    let ((r, c), t) = state
-        .run("/v1/classify", move || {
-            let r = resolve(&s, &fields, bytes)?;
-            let view = r.image.view().map_err(vectune_core::error::Error::from)?;
-            let c = crate::classify::classify(&manager, &view)?;
-            Ok((r, c))
-        })
-        .await?;
-    let mut out = serde_json::to_value(&c).map_err(|e| ApiError::internal(e.to_string()))?;
+    let (r, c, t, _) = on_image(
+        &state,
+        "/v1/classify",
+        body.fields,
+        body.file,
+        |m, view, _| Ok(crate::classify::classify(m, view)?),
+    )
+    .await?;
+    let mut out = to_value(&c)?;
     merge(
         &mut out,
         json!({ "image_id": r.id, "timing": timing(r.decode_ms, t, total) }),
@@ -472,30 +488,23 @@ async fn suggest(
     body: Body<SuggestFields>,
 ) -> Result<Json<Value>, ApiError> {
     let total = Instant::now();
-    let (_admitted, manager) = state.admit()?;
     let Body { fields, file } = body;
+    let (target, margin, verify) = (fields.target, fields.margin, fields.verify);
     let image = image_fields(fields.image, fields.image_id);
-    let bytes = file_bytes(&image, file)?;
-    let s = state.clone();
-    let ((r, suggestion, verified), t) = state
-        .run("/v1/suggest", move || {
-            let r = resolve(&s, &image, bytes)?;
-            let view = r.image.view().map_err(vectune_core::error::Error::from)?;
-            let suggestion =
-                crate::suggest::suggest(&manager, &view, fields.target, fields.margin)?;
-            let verified = if fields.verify {
-                Some(crate::suggest::verify(&suggestion, &view, &r.id)?)
+    let (r, (suggestion, verified), t, _) =
+        on_image(&state, "/v1/suggest", image, file, move |m, view, r| {
+            let suggestion = crate::suggest::suggest(m, view, target, margin)?;
+            let verified = if verify {
+                Some(crate::suggest::verify(&suggestion, view, &r.id)?)
             } else {
                 None
             };
-            Ok((r, suggestion, verified))
+            Ok((suggestion, verified))
         })
         .await?;
-    let mut out =
-        serde_json::to_value(&suggestion).map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut out = to_value(&suggestion)?;
     if let Some(v) = verified {
-        out["verified"] =
-            serde_json::to_value(&v).map_err(|e| ApiError::internal(e.to_string()))?;
+        out["verified"] = to_value(&v)?;
     }
     merge(
         &mut out,
@@ -522,7 +531,6 @@ async fn measure(
     body: Body<MeasureFields>,
 ) -> Result<Json<Value>, ApiError> {
     let total = Instant::now();
-    let (_admitted, _manager) = state.admit()?;
     let Body { fields, file } = body;
     let (sets, many) = parse_params(fields.params, 1)?;
     if many {
@@ -533,19 +541,13 @@ async fn measure(
     }
     let params = sets[0];
     let image = image_fields(fields.image, fields.image_id);
-    let bytes = file_bytes(&image, file)?;
-    let s = state.clone();
-    let ((r, m, svg), t) = state
-        .run("/v1/measure", move || {
-            let r = resolve(&s, &image, bytes)?;
-            let view = r.image.view().map_err(vectune_core::error::Error::from)?;
-            let renderer = vectune_measure::render::Renderer::new();
-            let (m, svg) =
-                vectune_measure::measure::measure_with_svg(&view, &params, &renderer, &r.id)
-                    .map_err(vectune_core::error::Error::from)?;
-            Ok((r, m, svg))
-        })
-        .await?;
+    let (r, (m, svg), t, _) = on_image(&state, "/v1/measure", image, file, move |_, view, r| {
+        let renderer = vectune_measure::render::Renderer::new();
+        let (m, svg) = vectune_measure::measure::measure_with_svg(view, &params, &renderer, &r.id)
+            .map_err(vectune_core::error::Error::from)?;
+        Ok((m, svg))
+    })
+    .await?;
     Ok(Json(json!({
         "ssim": m.ssim,
         "svg": svg,
@@ -673,7 +675,17 @@ async fn reload(
         .ok_or_else(|| ApiError::unavailable("not_ready", "models are loading"))?;
     let (report, _) = state
         .run("/v1/models/{name}/reload", move || {
-            manager.reload(&name).map_err(ApiError::from)
+            let known = manager.entry(&name).is_some();
+            manager.reload(&name).map_err(|e| {
+                if known || manager.entry(&name).is_some() {
+                    ApiError::from(e)
+                } else {
+                    // a name the manifest does not have is the client's mistake
+                    let mut not_found = ApiError::not_found(e.to_string());
+                    not_found.model = Some(name.clone());
+                    not_found
+                }
+            })
         })
         .await?;
     Ok(Json(
