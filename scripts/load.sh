@@ -18,7 +18,8 @@ step() { printf '\n== %s (at %d s)\n' "$*" "$SECONDS" >&2; }
 
 if ! command -v oha >/dev/null; then
     step "installing oha 1.16.0 from crates.io"
-    cargo install oha --version 1.16.0
+    # --locked: without oha's own lock file a newer dependency needs a newer rustc than this one
+    cargo install oha --version 1.16.0 --locked
 fi
 step "building the release server"
 cargo build --release -p vectune-native
