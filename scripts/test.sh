@@ -69,6 +69,10 @@ tests/serve/schemathesis.sh "$serve_venv" target/debug/vectune 2>&1 | tail -n 12
 # and `vectune export-triton`'s configs parsed into Triton's ModelConfig.
 step "deploy: manifests and the Triton model repository"
 "$serve_venv/bin/python" tests/deploy/deploy_test.py target/debug/vectune 2>&1 | tee -a "$log"
+# Three replicas behind Debian's nginx (installed when missing) under oha (installed from crates.io when
+# missing): one killed, one drained, every request answered.
+step "deploy: failover of replicas behind nginx"
+tests/deploy/failover_test.sh target/debug/vectune 2>&1 | grep -v '^tests/deploy/failover_test.sh: line' | tee -a "$log"
 
 # The browser package: wasm32 release build + wasm-bindgen (installs wasm-bindgen-cli when the
 # pinned version is missing), npm dependencies, Chromium (Debian's, when missing), then the Node
@@ -87,7 +91,7 @@ printf 'browser step: %d s\n' "$((SECONDS - web_start))"
 # One closing line over every test binary, doc-test run and Node test file above.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;?$/) p += $(i-1); if ($(i) ~ /^failed;?$/) f += $(i-1) } }
      /^# (pass|fail) [0-9]+$/ { if ($2 == "pass") p += $3; else f += $3 }
-     /^(tritonclient|schemathesis|deploy): .*: ok$/ { p += 1 }
+     /^(tritonclient|schemathesis|deploy|failover): .*: ok$/ { p += 1 }
      END { printf "\ntests: %d passed, %d failed\n", p, f }' "$log"
 rm -f "$log"
 printf 'total: %d s\n' "$SECONDS"
