@@ -76,6 +76,17 @@ fn copy_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// VTracer's defaults at every colour precision, 1 to 8.
+fn color_precisions() -> Vec<Params> {
+    (1..=8)
+        .map(|cp| {
+            Params::default()
+                .with(ParamId::ColorPrecision, f64::from(cp))
+                .unwrap()
+        })
+        .collect()
+}
+
 fn status_of(m: &ModelManager, name: &str) -> Status {
     m.report(name).unwrap().status
 }
@@ -265,13 +276,7 @@ fn sixty_four_threads_predict_the_same_answers() {
 fn concurrent(kind: BackendKind) {
     let m = Arc::new(open(&fixtures().join("models"), kind));
     let img = Arc::new(logo());
-    let params: Vec<Params> = (1..=8)
-        .map(|cp| {
-            Params::default()
-                .with(ParamId::ColorPrecision, f64::from(cp))
-                .unwrap()
-        })
-        .collect();
+    let params = color_precisions();
     let expected: Vec<f32> = predict::predict_params(&m, &img.view().unwrap(), &params)
         .iter()
         .map(|p| p.ssim)
@@ -512,13 +517,7 @@ fn one_image_is_encoded_once_across_requests() {
     let img = logo();
     let view = img.view().unwrap();
     let a = predict::predict_params(&m, &view, &[Params::default()]);
-    let params: Vec<Params> = (1..=8)
-        .map(|cp| {
-            Params::default()
-                .with(ParamId::ColorPrecision, f64::from(cp))
-                .unwrap()
-        })
-        .collect();
+    let params = color_precisions();
     // A second request for the same pixels (another buffer) uses the kept encoding...
     let copy = img.clone();
     let b = predict::predict_params(&m, &copy.view().unwrap(), &params);

@@ -313,6 +313,8 @@ async fn images(
     })))
 }
 
+/// An image and parameters: the body of predict (one set or a list), of a batch item, and of
+/// measure (one set).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PredictFields {
@@ -513,22 +515,11 @@ async fn suggest(
     Ok(Json(out))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MeasureFields {
-    #[serde(default)]
-    image: Option<String>,
-    #[serde(default)]
-    image_id: Option<String>,
-    #[serde(default)]
-    params: Option<Value>,
-}
-
 /// `POST /v1/measure`: the real thing, VTracer + render + SSIM (as `vectune measure`), with the
 /// SVG.
 async fn measure(
     State(state): State<Shared>,
-    body: Body<MeasureFields>,
+    body: Body<PredictFields>,
 ) -> Result<Json<Value>, ApiError> {
     let total = Instant::now();
     let Body { fields, file } = body;
