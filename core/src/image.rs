@@ -12,6 +12,11 @@
 
 use core::fmt;
 
+#[cfg(feature = "decode")]
+mod decode;
+#[cfg(feature = "decode")]
+pub use decode::{DecodeError, RgbaImage, decode};
+
 /// Largest image accepted, in pixels: 64 megapixels (an 8192x8192 logo). Bigger inputs are a typed
 /// error rather than a multi-gigabyte allocation somewhere downstream.
 pub const MAX_PIXELS: u64 = 8192 * 8192;

@@ -4,14 +4,15 @@
 //! browser (`vectune-web`). vectune predicts how faithful VTracer's SVG of a logo will be (its SSIM
 //! against the original) for a given parameter set, classifies the logo and suggests parameters.
 //!
-//! This crate is `#![no_std]` + `alloc`: no I/O, no threads, no clocks, no image decoding. It works
-//! on RGBA8 pixel buffers ([`image::ImageRef`]) and numbers. Each module is one concept:
+//! This crate is `#![no_std]` + `alloc`: no I/O, no threads, no clocks. It works on RGBA8 pixel
+//! buffers ([`image::ImageRef`]) and numbers; the optional feature `decode` (with `std`) adds the
+//! one PNG/JPEG decoder every front end uses. Each module is one concept:
 //!
 //! | module | what it holds |
 //! |---|---|
 //! | [`error`] | the one error type, with the kind every edge reports (bad input, model unavailable, overloaded, runtime) |
 //! | [`params`] | the VTracer parameter schema (one table), validation, encoding to `[f32; 8]` |
-//! | [`image`] | a validated, borrowed RGBA8 image and the pixel-count limit |
+//! | [`image`] | a validated, borrowed RGBA8 image, the pixel-count limit, and (feature `decode`) PNG/JPEG decoding |
 //! | [`preprocess`] | RGBA8 -> white composite -> letterbox -> area resize -> ImageNet CHW tensor |
 //! | [`features`] | cheap image statistics with documented formulas, and the models' statistics input |
 //! | [`heuristic`] | a fallback quality estimate from features + parameters |

@@ -109,11 +109,7 @@ impl<V: Clone> ModelCache<V> {
             key: &key,
         };
         let result = catch_unwind(AssertUnwindSafe(load)).unwrap_or_else(|panic| {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic".into());
+            let what = crate::error::panic_message(panic.as_ref());
             Err(Error::runtime(format!("loading `{key}` panicked: {what}")))
         });
         match result {

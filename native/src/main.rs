@@ -177,6 +177,20 @@ enum Command {
         /// Longest time for one request, ms.
         #[arg(long, default_value_t = 60_000)]
         request_timeout_ms: u64,
+        /// Longest wait for a request's headers on a connection, ms; also how long an idle
+        /// keep-alive connection stays open (slow clients are closed past it).
+        #[arg(long, default_value_t = 30_000)]
+        header_timeout_ms: u64,
+        /// Longest pause in a request body, ms, before the request is refused with 408.
+        #[arg(long, default_value_t = 10_000)]
+        body_timeout_ms: u64,
+        /// Connections open at once; past that, new connections are closed at once.
+        #[arg(long, default_value_t = 10_000)]
+        max_connections: usize,
+        /// The model cache's budget, MB: past it the least recently used models are evicted
+        /// (and loaded again when next needed).
+        #[arg(long, default_value_t = vectune_native::memory::DEFAULT_LIMIT_BYTES / (1024 * 1024))]
+        model_memory_mb: u64,
         /// After SIGTERM, longest wait for in-flight requests before exiting, ms.
         #[arg(long, default_value_t = 25_000)]
         shutdown_timeout_ms: u64,
@@ -239,6 +253,9 @@ macro_rules! out {
 }
 
 fn main() -> ExitCode {
+    // the fault tests' fail points, from FAILPOINTS (a `failpoints` build only)
+    #[cfg(feature = "failpoints")]
+    let _faults = fail::FailScenario::setup();
     match run(Cli::parse()) {
         Ok(code) => code,
         // A reader that stopped reading (`vectune ... | head -1`) is not an error.
@@ -683,6 +700,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             max_batch_size,
             queue_timeout_ms,
             request_timeout_ms,
+            header_timeout_ms,
+            body_timeout_ms,
+            max_connections,
+            model_memory_mb,
             shutdown_timeout_ms,
             drain_delay_ms,
             images_mb,
@@ -717,6 +738,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config.max_batch = max_batch_size.max(1);
             config.queue_timeout = Duration::from_millis(queue_timeout_ms);
             config.request_timeout = Duration::from_millis(request_timeout_ms);
+            config.header_timeout = Duration::from_millis(header_timeout_ms.max(1));
+            config.body_timeout = Duration::from_millis(body_timeout_ms.max(1));
+            config.max_connections = max_connections.max(1);
+            config.model_memory_bytes = model_memory_mb * 1024 * 1024;
             config.shutdown_timeout = Duration::from_millis(shutdown_timeout_ms);
             config.drain_delay = Duration::from_millis(drain_delay_ms);
             config.images_bytes = images_mb * 1024 * 1024;

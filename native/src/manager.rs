@@ -372,8 +372,11 @@ impl ModelManager {
                     .into_iter()
                     .zip(&graphs)
                     .map(|(h, entry)| {
-                        h.join().unwrap_or_else(|_| {
-                            let reason = "the loader crashed".to_string();
+                        h.join().unwrap_or_else(|panic| {
+                            let reason = format!(
+                                "the loader panicked: {}",
+                                crate::error::panic_message(panic.as_ref())
+                            );
                             (
                                 ModelReport::new(entry, Status::Unavailable { reason }),
                                 None,

@@ -2,113 +2,36 @@
 //! fixture models (`tests/fixtures/models`). Every route, every error class, readiness before and
 //! after loading, degraded mode, metrics, overload, and SIGTERM under load.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
+use common::*;
 use serde_json::{Value, json};
 
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
-}
-
-fn logo_bytes() -> Vec<u8> {
-    std::fs::read(fixtures().join("golden/logo.png")).unwrap()
-}
-
-fn logo_b64() -> String {
-    base64::engine::general_purpose::STANDARD.encode(logo_bytes())
-}
-
-/// A running `vectune serve`, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(models: &Path, extra: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vectune"))
-        .arg("--models")
-        .arg(models)
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start vectune serve");
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("first line: {line:?}"))
-        .to_string();
-    Server { child, base }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(120)))
-        .build()
-        .into()
-}
-
-/// (status, body) of a request.
-fn call(method: &str, url: &str, content_type: Option<&str>, body: Option<&[u8]>) -> (u16, String) {
-    let a = agent();
-    let mut r = match (method, body) {
-        ("GET", _) => a.get(url).call(),
-        (_, b) => {
-            let mut req = a.post(url);
-            if let Some(ct) = content_type {
-                req = req.header("content-type", ct);
-            }
-            req.send(b.unwrap_or_default())
-        }
-    }
-    .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-    let status = r.status().as_u16();
-    let text = r.body_mut().read_to_string().unwrap_or_default();
-    (status, text)
-}
-
-fn get(s: &Server, path: &str) -> (u16, String) {
-    call("GET", &format!("{}{path}", s.base), None, None)
-}
-
-fn post(s: &Server, path: &str, body: &Value) -> (u16, Value) {
-    let (status, text) = call(
-        "POST",
-        &format!("{}{path}", s.base),
-        Some("application/json"),
-        Some(body.to_string().as_bytes()),
-    );
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+/// (status, body) of a POST whose head announces `length` bytes and which sends none of them.
+fn over_the_body_limit(s: &Server, length: usize) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(s.base.trim_start_matches("http://")).unwrap();
+    write!(
+        stream,
+        "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
     )
-}
-
-fn wait_ready(s: &Server) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        if get(s, "/v2/health/ready").0 == 200 {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("not ready: {}", get(s, "/v1/models").1);
+    .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    (status, body.to_string())
 }
 
 /// The CLI's `--json` answer.
@@ -443,13 +366,9 @@ fn every_client_mistake_is_a_4xx_with_a_json_error() {
         &json!({ "image": logo_b64(), "target": 2.0 }),
     );
     error(st, &v.to_string(), "bad_input", Some("target"));
-    let big = vec![b'a'; 300_000];
-    let (st, t) = call(
-        "POST",
-        &url("/v1/predict"),
-        Some("application/json"),
-        Some(&big),
-    );
+    // past the body limit: refused from the Content-Length before the body is read (a client
+    // still sending would see the connection close under it, so this one sends only the head)
+    let (st, t) = over_the_body_limit(&s, 300_000);
     assert_eq!(st, 413, "{t}");
     error(st, &t, "payload_too_large", None);
     let (st, t) = get(&s, "/v1/nope");
@@ -596,27 +515,6 @@ fn past_the_admission_limit_requests_get_429_at_once() {
         results.iter().all(|r| r.0 == 200 || r.0 == 429),
         "{results:?}"
     );
-}
-
-/// The largest logo of the committed evaluation set, as base64: slow enough to verify that
-/// requests are still in flight when the signal comes.
-fn big_logo_b64() -> String {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/data/eval/images");
-    let biggest = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
-        .unwrap();
-    base64::engine::general_purpose::STANDARD.encode(std::fs::read(biggest).unwrap())
-}
-
-/// `vectune_pending_requests` now.
-fn pending(s: &Server) -> u64 {
-    let (_, text) = get(s, "/metrics");
-    text.lines()
-        .find_map(|l| l.strip_prefix("vectune_pending_requests "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
 }
 
 #[test]

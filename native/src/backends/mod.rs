@@ -105,7 +105,11 @@ impl Loader for Runtime {
 
     /// TorchScript takes its inputs by position: the manifest's input names, in order.
     fn load(&self, entry: &ModelEntry, bytes: &[u8]) -> Result<Arc<dyn Graph>, Error> {
-        Ok(match self.kind {
+        #[cfg(feature = "failpoints")]
+        fail::fail_point!("vectune::load", |why: Option<String>| Err(Error::runtime(
+            why.unwrap_or_else(|| "injected load failure".into())
+        )));
+        let graph: Arc<dyn Graph> = match self.kind {
             BackendKind::Tract => Arc::new(tract::load(bytes)?),
             BackendKind::Ort => Arc::new(ort::OrtModel::load(bytes, &self.threads)?),
             #[cfg(feature = "torch")]
@@ -118,7 +122,52 @@ impl Loader for Runtime {
                 let _ = entry;
                 return Err(Error::runtime(TORCH_MISSING));
             }
-        })
+        };
+        #[cfg(feature = "failpoints")]
+        let graph: Arc<dyn Graph> = Arc::new(Faulty(graph));
+        Ok(Arc::new(Guarded(graph)))
+    }
+}
+
+/// Every loaded graph: a panic in a run (a runtime's bug, or an input it does not expect) is that
+/// run's runtime error, never the caller's panic; the model stays loaded and the next run tries
+/// again.
+struct Guarded(Arc<dyn Graph>);
+
+impl Graph for Guarded {
+    fn input_names(&self) -> &[String] {
+        self.0.input_names()
+    }
+
+    fn run(&self, feeds: &[vectune_core::graph::Feed<'_>]) -> Result<Vec<f32>, Error> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.0.run(feeds))).unwrap_or_else(
+            |panic| {
+                Err(Error::runtime(format!(
+                    "the model's run panicked: {}",
+                    crate::error::panic_message(panic.as_ref())
+                )))
+            },
+        )
+    }
+}
+
+/// Every graph of a build with the `failpoints` feature: its runs pass the fail point
+/// `vectune::run` (`FAILPOINTS=vectune::run=1*panic(why)` makes the first run panic), for the
+/// fault tests (native/tests/faults.rs).
+#[cfg(feature = "failpoints")]
+struct Faulty(Arc<dyn Graph>);
+
+#[cfg(feature = "failpoints")]
+impl Graph for Faulty {
+    fn input_names(&self) -> &[String] {
+        self.0.input_names()
+    }
+
+    fn run(&self, feeds: &[vectune_core::graph::Feed<'_>]) -> Result<Vec<f32>, Error> {
+        fail::fail_point!("vectune::run", |why: Option<String>| Err(Error::runtime(
+            why.unwrap_or_else(|| "injected run failure".into())
+        )));
+        self.0.run(feeds)
     }
 }
 

@@ -664,6 +664,7 @@ async fn reload(
         .manager()
         .cloned()
         .ok_or_else(|| ApiError::unavailable("not_ready", "models are loading"))?;
+    let refreshed = state.clone();
     let (report, _) = state
         .run("/v1/models/{name}/reload", move || {
             let known = manager.entry(&name).is_some();
@@ -678,7 +679,9 @@ async fn reload(
                 }
             })
         })
-        .await?;
+        .await
+        .inspect_err(|_| refreshed.refresh_ready())?;
+    refreshed.refresh_ready();
     Ok(Json(
         serde_json::to_value(&report).map_err(|e| ApiError::internal(e.to_string()))?,
     ))

@@ -127,10 +127,20 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
+/// What the body timeout (`tower_http::timeout::RequestBodyTimeoutLayer`) says when a body
+/// stalls, as the rejection carries it.
+pub(crate) const BODY_TIMEOUT: &str = "data was not received within the designated timeout";
+
 impl From<BytesRejection> for ApiError {
     fn from(r: BytesRejection) -> ApiError {
         let message = r.body_text();
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        if message.contains(BODY_TIMEOUT) {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                format!("the request body stalled: {message} (--body-timeout-ms)"),
+            )
+        } else if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
         } else {
             ApiError::new(StatusCode::BAD_REQUEST, "bad_input", message)

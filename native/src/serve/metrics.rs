@@ -1,11 +1,13 @@
 //! The service's Prometheus metrics (the `prometheus` crate), in seconds, counters ending in
 //! `_total`, histograms where a quantile is wanted: requests by route and status, failures by
 //! model and reason, request, queue and inference durations, rows per batched model run,
-//! pending work, and at every scrape each model's readiness and bytes and the process's RSS.
+//! pending work, open and refused connections, and at every scrape each model's readiness and
+//! bytes, the model cache's bytes and evictions (the figures `/v1/models` reports) and the
+//! process's RSS.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 use crate::manager::{ModelManager, Status};
@@ -38,6 +40,14 @@ pub struct Metrics {
     pub batch_size: HistogramVec,
     /// `vectune_pending_requests`: admitted requests not yet answered.
     pub pending: IntGauge,
+    /// `vectune_open_connections`.
+    pub connections: IntGauge,
+    /// `vectune_connections_refused_total{reason}`: closed at accept (`max_connections`) or
+    /// failed to accept (`accept_error`).
+    pub connections_refused: IntCounterVec,
+    cache_bytes: IntGauge,
+    cache_budget: IntGauge,
+    cache_evictions: IntCounter,
     model_ready: IntGaugeVec,
     model_bytes: IntGaugeVec,
     rss: IntGauge,
@@ -108,6 +118,25 @@ impl Metrics {
                 "vectune_pending_requests",
                 "Admitted requests not yet answered",
             ),
+            connections: gauge("vectune_open_connections", "HTTP connections open"),
+            connections_refused: counter(
+                "vectune_connections_refused_total",
+                "Connections closed at once (past --max-connections) or that failed to accept",
+                &["reason"],
+            ),
+            cache_bytes: gauge(
+                "vectune_model_cache_bytes",
+                "Bytes of the models held by the model cache",
+            ),
+            cache_budget: gauge(
+                "vectune_model_cache_budget_bytes",
+                "The model cache's budget (--model-memory-mb)",
+            ),
+            cache_evictions: IntCounter::new(
+                "vectune_model_cache_evictions_total",
+                "Models evicted from the cache to stay within its budget",
+            )
+            .unwrap_or_else(|e| unreachable!("a valid counter definition: {e}")),
             model_ready: gauge_vec(
                 "vectune_model_ready",
                 "1 if the model is loaded and warmed up",
@@ -123,7 +152,12 @@ impl Metrics {
                 "Resident memory of the process",
             ),
         };
-        let collectors: [Box<dyn prometheus::core::Collector>; 10] = [
+        let collectors: [Box<dyn prometheus::core::Collector>; 15] = [
+            Box::new(m.connections.clone()),
+            Box::new(m.connections_refused.clone()),
+            Box::new(m.cache_bytes.clone()),
+            Box::new(m.cache_budget.clone()),
+            Box::new(m.cache_evictions.clone()),
             Box::new(m.requests.clone()),
             Box::new(m.failures.clone()),
             Box::new(m.request_seconds.clone()),
@@ -155,6 +189,14 @@ impl Metrics {
                     .with_label_values(&[r.name.as_str()])
                     .set(i64::try_from(bytes).unwrap_or(i64::MAX));
             }
+            let cache = manager.cache_stats();
+            self.cache_bytes
+                .set(i64::try_from(cache.bytes_used).unwrap_or(i64::MAX));
+            self.cache_budget
+                .set(i64::try_from(cache.budget).unwrap_or(i64::MAX));
+            // the cache counts its evictions; the counter follows it
+            self.cache_evictions
+                .inc_by(cache.evictions.saturating_sub(self.cache_evictions.get()));
         }
         self.rss
             .set(i64::try_from(monitor.rss()).unwrap_or(i64::MAX));

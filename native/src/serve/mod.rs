@@ -17,6 +17,12 @@
 //! longer than `queue_timeout`; a client that disconnects while queued cancels its work. SIGTERM
 //! or SIGINT makes readiness false at once, lets in-flight requests finish, and exits within
 //! `shutdown_timeout`.
+//!
+//! Against clients that stall: at most `max_connections` connections are open at once (past that,
+//! a new connection is closed at once rather than left waiting); a connection that has not sent a
+//! whole request head within `header_timeout` (a slow-loris client, or an idle keep-alive
+//! connection) is closed; a body that sends nothing for `body_timeout` is refused with 408; and no
+//! request takes longer than `request_timeout`.
 
 pub mod api;
 pub mod error;
@@ -71,6 +77,16 @@ pub struct Config {
     pub queue_timeout: Duration,
     /// Longest time for one request (default 60 s).
     pub request_timeout: Duration,
+    /// Longest wait for a request's head (its headers) on a connection, also the longest a
+    /// keep-alive connection stays idle (default 30 s).
+    pub header_timeout: Duration,
+    /// Longest pause in a request body before it is refused with 408 (default 10 s).
+    pub body_timeout: Duration,
+    /// Connections open at once; past that, new ones are closed at once (default 10,000).
+    pub max_connections: usize,
+    /// The model cache's budget in bytes: past it the least recently used models are evicted and
+    /// loaded again when next needed (default 500 MB).
+    pub model_memory_bytes: u64,
     /// Longest wait for in-flight requests after SIGTERM (default 25 s).
     pub shutdown_timeout: Duration,
     /// Pause between readiness turning false and the listener closing (default 0 s), for load
@@ -103,6 +119,10 @@ impl Config {
             max_batch: 8,
             queue_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
+            header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+            model_memory_bytes: crate::memory::DEFAULT_LIMIT_BYTES,
             shutdown_timeout: Duration::from_secs(25),
             drain_delay: Duration::ZERO,
             images_bytes: 256 * 1024 * 1024,
@@ -201,7 +221,10 @@ impl AppState {
 
     /// Loads and warms the models (blocking), then decides readiness.
     pub fn load_models(&self) {
-        let mut options = Options::default();
+        let mut options = Options {
+            budget_bytes: self.config.model_memory_bytes,
+            ..Options::default()
+        };
         if self.config.max_batch > 1 {
             let sizes = self.metrics.batch_size.clone();
             options.batching = Some(crate::batching::Batching {
@@ -219,11 +242,21 @@ impl AppState {
             self.config.backend,
             options,
         ));
-        let missing = self.required_missing(&manager);
         let _ = self.manager.set(manager);
-        match missing {
+        self.refresh_ready();
+    }
+
+    /// Sets readiness from the required models' reports (after loading, and after a reload).
+    pub fn refresh_ready(&self) {
+        let Some(manager) = self.manager() else {
+            return;
+        };
+        match self.required_missing(manager) {
             None => self.ready.store(true, Ordering::SeqCst),
-            Some(why) => *lock(&self.not_ready) = why,
+            Some(why) => {
+                *lock(&self.not_ready) = why;
+                self.ready.store(false, Ordering::SeqCst);
+            }
         }
     }
 
@@ -243,7 +276,8 @@ impl AppState {
         let not: Vec<String> = required
             .iter()
             .filter_map(|name| match manager.report(name) {
-                Some(r) if r.status == Status::Ready => None,
+                // an evicted model is loaded again when next needed
+                Some(r) if matches!(r.status, Status::Ready | Status::Unloaded { .. }) => None,
                 Some(r) => Some(format!("`{name}` {}", r.reason().unwrap_or("is not ready"))),
                 None => Some(format!("`{name}` is not in the manifest")),
             })
@@ -322,12 +356,7 @@ impl AppState {
         let out = match joined {
             Ok(result) => result?,
             Err(e) if e.is_panic() => {
-                let what = e.into_panic();
-                let what = what
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| what.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a panic".into());
+                let what = crate::error::panic_message(e.into_panic().as_ref());
                 self.metrics
                     .failures
                     .with_label_values(&["-", "panic"])
@@ -518,6 +547,9 @@ pub fn router(state: Shared) -> Router {
     app.fallback(fallback)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            state.config.body_timeout,
+        ))
         .with_state(state)
 }
 
@@ -551,6 +583,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.addr))?;
     let addr = listener.local_addr()?;
+    // every connection is a file descriptor: take the hard limit (often 1,024 soft of 1M+ hard)
+    let open_files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0);
+    if open_files > 0 && (config.max_connections as u64) + 64 > open_files {
+        tracing::warn!(
+            target: "vectune::serve",
+            open_files,
+            max_connections = config.max_connections,
+            "the open-files limit is below --max-connections: accepts will fail first"
+        );
+    }
     let state = AppState::new(config);
     let c = &state.config;
     tracing::info!(
@@ -565,6 +607,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         max_batch = c.max_batch,
         queue_timeout_ms = c.queue_timeout.as_millis() as u64,
         request_timeout_ms = c.request_timeout.as_millis() as u64,
+        header_timeout_ms = c.header_timeout.as_millis() as u64,
+        body_timeout_ms = c.body_timeout.as_millis() as u64,
+        max_connections = c.max_connections,
+        model_memory_bytes = c.model_memory_bytes,
         shutdown_timeout_ms = c.shutdown_timeout.as_millis() as u64,
         max_pixels = vectune_core::image::MAX_PIXELS,
         images_bytes = c.images_bytes,
@@ -597,12 +643,56 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::warn!(target: "vectune::serve", "shutdown timeout: exiting with requests in flight");
         std::process::exit(1);
     });
-    let app = router(state.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.notified().await })
-        .await?;
+    accept(listener, state, shutdown).await;
     tracing::info!(target: "vectune::serve", "stopped");
     Ok(())
+}
+
+/// Accepts connections until `shutdown` is notified, then closes the listener and waits for the
+/// open connections to finish their requests (idle ones close at once). Each connection is HTTP/1
+/// with the `header_timeout`; past `max_connections` a new one is closed at once.
+async fn accept(listener: tokio::net::TcpListener, state: Shared, shutdown: Arc<tokio::sync::Notify>) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let app = router(state.clone());
+    let slots = Arc::new(Semaphore::new(state.config.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(state.config.header_timeout);
+    loop {
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // out of file descriptors, or a connection reset before it was accepted:
+                    // the listener is fine, try again shortly
+                    tracing::warn!(target: "vectune::serve", error = %e, "accept failed");
+                    state.metrics.connections_refused.with_label_values(&["accept_error"]).inc();
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.notified() => break,
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            state.metrics.connections_refused.with_label_values(&["max_connections"]).inc();
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let open = state.metrics.connections.clone();
+        open.inc();
+        tokio::spawn(async move {
+            // a connection's end (closed, timed out, reset) is the peer's business, not an error
+            let _ = connection.await;
+            open.dec();
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 #[cfg(test)]
