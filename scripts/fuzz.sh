@@ -7,16 +7,23 @@
 #   SECONDS  per target (default 600); each target starts from its committed corpus (fuzz/corpus/T)
 #   TARGET   some of: image params manifest correlation http browser (default: all)
 #   FUZZ_JOBS=N runs N targets at once (default 1; each uses one core)
-#   FUZZ_MINIMISE=1 merges what was found back into a minimised fuzz/corpus/T (cargo fuzz cmin)
+#   FUZZ_MINIMISE=1 merges what was found back into a minimised fuzz/corpus/T (libFuzzer -merge=1)
+#   FUZZ_LIGHT=1 leaves out the targets that need the server crate (`http`, the CLI form of `params`):
+#     a build of about a minute instead of about eight
 # A crash stops that target, leaves its input in target/fuzz/artifacts/T/ and fails the script;
 # fix it and keep the input as fuzz/regressions/T/NAME (tests/fuzz/tests/corpus.rs replays it).
-# The CI smoke run (scripts/test.sh): ./scripts/fuzz.sh 10
+# The CI smoke run (scripts/test.sh): FUZZ_LIGHT=1 ./scripts/fuzz.sh 10
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${1:-600}"
 shift || true
 targets=("$@")
+features=()
+if [ "${FUZZ_LIGHT:-0}" = 1 ]; then
+    features=(--no-default-features)
+    [ ${#targets[@]} -gt 0 ] || targets=(image params manifest correlation browser)
+fi
 [ ${#targets[@]} -gt 0 ] || targets=(image params manifest correlation http browser)
 jobs="${FUZZ_JOBS:-1}"
 
@@ -34,7 +41,7 @@ step() { printf '\n== fuzz: %s (at %d s)\n' "$*" "$SECONDS"; }
 step "build ${targets[*]}"
 # one target per `cargo fuzz build`; the dependencies are built once
 for t in "${targets[@]}"; do
-    cargo +nightly fuzz build --fuzz-dir fuzz --target-dir "$fuzz_target_dir" "$t" 2>&1 | grep -v '^\s*Compiling' || true
+    cargo +nightly fuzz build "${features[@]}" --fuzz-dir fuzz --target-dir "$fuzz_target_dir" "$t" 2>&1 | grep -v '^\s*Compiling' || true
 done
 
 run_one() {
@@ -44,7 +51,7 @@ run_one() {
     mkdir -p "$work" "$artifacts/$t"
     cp fuzz/corpus/"$t"/* "$work"/
     local status=0
-    cargo +nightly fuzz run --fuzz-dir fuzz --target-dir "$fuzz_target_dir" "$t" "$work" -- \
+    cargo +nightly fuzz run "${features[@]}" --fuzz-dir fuzz --target-dir "$fuzz_target_dir" "$t" "$work" -- \
         -max_total_time="$seconds" -timeout=20 -rss_limit_mb=3072 -max_len=65536 \
         -artifact_prefix="$artifacts/$t/" -print_final_stats=1 > "$log" 2>&1 || status=$?
     local execs cov
@@ -61,7 +68,7 @@ run_one() {
         # the seeds stay, by name; what the fuzzer found is added where it adds coverage
         rm -rf "$merged" && mkdir -p "$merged"
         cp fuzz/corpus/"$t"/seed-* "$merged"/
-        cargo +nightly fuzz run --fuzz-dir fuzz --target-dir "$fuzz_target_dir" "$t" "$merged" "$work" -- \
+        cargo +nightly fuzz run "${features[@]}" --fuzz-dir fuzz --target-dir "$fuzz_target_dir" "$t" "$merged" "$work" -- \
             -merge=1 -timeout=20 -rss_limit_mb=3072 -max_len=65536 > "$log.merge" 2>&1
         rm -rf fuzz/corpus/"$t" && mkdir -p fuzz/corpus/"$t"
         cp "$merged"/* fuzz/corpus/"$t"/

@@ -28,14 +28,15 @@ export LIBTORCH
 # vectune-native's own binaries carry an rpath to it (native/build.rs); other crates' test binaries that
 # link it (tests/) find it here.
 export LD_LIBRARY_PATH="$LIBTORCH/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-# Every cargo command below builds the native crate with its libtorch backend (one build, not two).
-TORCH=(--features vectune-native/torch)
+# Every cargo command below builds the native crate with its libtorch backend and the fault tests' fail
+# points (one build, not two; the fail points act only when FAILPOINTS is set).
+FEATURES=(--features vectune-native/torch,vectune-native/failpoints)
 
 step "format"
 cargo fmt --all --check
 
 step "lint (host, wasm32, and the no_std core)"
-cargo clippy --workspace --all-targets "${TORCH[@]}" -- -D warnings
+cargo clippy --workspace --all-targets "${FEATURES[@]}" -- -D warnings
 # wasm32: the core here; the browser crate's code is the same on the host (linted above) except one
 # cfg(wasm32) block, and it is compiled for wasm32 by the browser step (a separate wasm32 clippy of it
 # re-checks all of tract: ~5 min of CI for one block).
@@ -52,7 +53,7 @@ cargo build -p vectune-core --target wasm32-unknown-unknown
 
 step "tests: unit, property, golden, CLI end to end, cross-crate, doc tests"
 log="$(mktemp)"
-cargo test --workspace "${TORCH[@]}" 2>&1 | tee "$log"
+cargo test --workspace "${FEATURES[@]}" 2>&1 | tee "$log"
 
 # The HTTP service through Triton's own client (the Open Inference Protocol v2 routes), against the
 # debug binary cargo test built; the client is pinned in its own venv.

@@ -553,25 +553,30 @@ pub fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-/// Resolves when SIGTERM or SIGINT arrives.
-async fn signalled() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves when SIGTERM or SIGINT arrives. The handlers are installed when this is called (not
+/// when first polled), so a signal right after the address is printed is never the default
+/// action's abrupt exit.
+fn signalled() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {},
+                        _ = int.recv() => {},
+                    }
+                }
+                _ => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -579,8 +584,7 @@ async fn signalled() {
 /// background, and on a signal turns readiness off, waits `drain_delay`, stops accepting and
 /// lets in-flight requests finish (at most `shutdown_timeout`).
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.addr)
-        .await
+    let listener = listen(config.addr)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.addr))?;
     let addr = listener.local_addr()?;
     // every connection is a file descriptor: take the hard limit (often 1,024 soft of 1M+ hard)
@@ -617,6 +621,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         reload = c.admin_token.is_some(),
         "limits"
     );
+    let signal = signalled();
     // the address on stdout, for people and for scripts that start the service on port 0
     println!("listening on http://{addr}");
     let loader = state.clone();
@@ -633,7 +638,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let draining = state.clone();
     let notify = shutdown.clone();
     tokio::spawn(async move {
-        signalled().await;
+        signal.await;
         draining.draining.store(true, Ordering::SeqCst);
         tracing::info!(target: "vectune::serve", "signal: draining");
         tokio::time::sleep(draining.config.drain_delay).await;
@@ -648,10 +653,31 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Connections the kernel queues for `accept` (it caps this at `net.core.somaxconn`, 4096 by
+/// default): tokio's default of 128 drops the SYNs of a burst of new connections (the client
+/// retries a second later) while the accept loop catches up.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // a restarted replica can bind while the old one's connections are in TIME_WAIT
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Accepts connections until `shutdown` is notified, then closes the listener and waits for the
 /// open connections to finish their requests (idle ones close at once). Each connection is HTTP/1
 /// with the `header_timeout`; past `max_connections` a new one is closed at once.
-async fn accept(listener: tokio::net::TcpListener, state: Shared, shutdown: Arc<tokio::sync::Notify>) {
+async fn accept(
+    listener: tokio::net::TcpListener,
+    state: Shared,
+    shutdown: Arc<tokio::sync::Notify>,
+) {
     use hyper_util::rt::{TokioIo, TokioTimer};
     let app = router(state.clone());
     let slots = Arc::new(Semaphore::new(state.config.max_connections));
@@ -675,7 +701,11 @@ async fn accept(listener: tokio::net::TcpListener, state: Shared, shutdown: Arc<
             _ = shutdown.notified() => break,
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            state.metrics.connections_refused.with_label_values(&["max_connections"]).inc();
+            state
+                .metrics
+                .connections_refused
+                .with_label_values(&["max_connections"])
+                .inc();
             drop(stream);
             continue;
         };

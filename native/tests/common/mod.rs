@@ -71,7 +71,12 @@ pub fn agent() -> ureq::Agent {
 }
 
 /// (status, body) of a request.
-pub fn call(method: &str, url: &str, content_type: Option<&str>, body: Option<&[u8]>) -> (u16, String) {
+pub fn call(
+    method: &str,
+    url: &str,
+    content_type: Option<&str>,
+    body: Option<&[u8]>,
+) -> (u16, String) {
     let a = agent();
     let mut r = match (method, body) {
         ("GET", _) => a.get(url).call(),
@@ -132,12 +137,10 @@ pub fn big_logo_b64() -> String {
 /// A metric's value in `/metrics` (the first sample whose name and labels start with `series`).
 pub fn metric(s: &Server, series: &str) -> Option<f64> {
     let (_, text) = get(s, "/metrics");
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find_map(|l| {
-            let (name, value) = l.rsplit_once(' ')?;
-            (name == series || name.starts_with(&format!("{series}{{"))).then(|| value.parse().ok())?
-        })
+    text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+        let (name, value) = l.rsplit_once(' ')?;
+        (name == series || name.starts_with(&format!("{series}{{"))).then(|| value.parse().ok())?
+    })
 }
 
 /// `vectune_pending_requests` now.

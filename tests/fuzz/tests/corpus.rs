@@ -8,10 +8,9 @@ fn replay(target: &str, run: fn(&[u8])) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
     let corpus = vectune_fuzz::inputs(&root.join("corpus").join(target));
     assert!(!corpus.is_empty(), "fuzz/corpus/{target} is empty");
-    for path in corpus
-        .iter()
-        .chain(&vectune_fuzz::inputs(&root.join("regressions").join(target)))
-    {
+    for path in corpus.iter().chain(&vectune_fuzz::inputs(
+        &root.join("regressions").join(target),
+    )) {
         let data = std::fs::read(path).unwrap();
         let outcome = std::panic::catch_unwind(|| run(&data));
         assert!(outcome.is_ok(), "{target}: {} panicked", path.display());
@@ -38,6 +37,7 @@ fn correlation_inputs() {
     replay("correlation", vectune_fuzz::correlation);
 }
 
+#[cfg(feature = "service")]
 #[test]
 fn http_inputs() {
     replay("http", vectune_fuzz::http);
