@@ -55,6 +55,13 @@ step "tests: unit, property, golden, CLI end to end, cross-crate, doc tests"
 log="$(mktemp)"
 cargo test --workspace "${FEATURES[@]}" 2>&1 | tee "$log"
 
+# Every fuzz target but `http` for a few seconds from its committed corpus (libFuzzer + AddressSanitizer
+# on the nightly toolchain; installs cargo-fuzz when missing). `http` needs the whole server under
+# AddressSanitizer (an eight-minute build): cargo test above replays its corpus instead
+# (tests/fuzz/tests/corpus.rs), as it does every target's corpus and regressions.
+step "fuzz: a short run of each target on its corpus"
+FUZZ_LIGHT=1 ./scripts/fuzz.sh "${FUZZ_SECONDS:-10}" 2>&1 | tee -a "$log"
+
 # The HTTP service through Triton's own client (the Open Inference Protocol v2 routes), against the
 # debug binary cargo test built; the client is pinned in its own venv.
 step "service: Open Inference Protocol v2 with tritonclient"

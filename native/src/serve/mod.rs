@@ -416,6 +416,32 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Refuses a body whose declared `Content-Length` is past the limit before reading any of it
+/// (413 at once: the client learns without sending the body, and no body stalls into a 408).
+/// Bodies without a length (chunked) meet the same limit as they are read.
+async fn declared_length(State(limit): State<usize>, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(n) if n > limit as u64 => {
+            let e = ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the body declares {n} bytes; the limit is {limit} (--max-body-bytes)"),
+            );
+            if request.uri().path().starts_with("/v2/") {
+                oip::error_response(e)
+            } else {
+                e.into_response()
+            }
+        }
+        _ => next.run(request).await,
+    }
+}
+
 /// Counts, times and logs every request (one line: id, method, route, status, ms), and bounds its
 /// time (`request_timeout`: 503 with code `timeout`).
 async fn observe(State(state): State<Shared>, request: Request, next: Next) -> Response {
@@ -545,6 +571,7 @@ pub fn router(state: Shared) -> Router {
             );
     }
     app.fallback(fallback)
+        .layer(middleware::from_fn_with_state(limit, declared_length))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(limit))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(

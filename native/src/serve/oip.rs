@@ -208,6 +208,11 @@ impl From<ApiError> for OipError {
     }
 }
 
+/// An [`ApiError`] in the Open Inference Protocol's form.
+pub(crate) fn error_response(e: ApiError) -> Response {
+    OipError::from(e).into_response()
+}
+
 fn bad(message: impl Into<String>) -> OipError {
     OipError(StatusCode::BAD_REQUEST, message.into())
 }
