@@ -391,6 +391,33 @@ fn every_client_mistake_is_a_4xx_with_a_json_error() {
     );
     assert_eq!(st, 400, "{v}");
     assert!(v["error"].as_str().unwrap().contains("does not fit"), "{v}");
+    // more rows than /v1 would run (each row count is a plan the runtime keeps)
+    let (_, meta) = get(&s, "/v2/models/quality_head");
+    let meta: Value = serde_json::from_str(&meta).unwrap();
+    let width = meta["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "embedding")
+        .unwrap()["shape"][1]
+        .as_u64()
+        .unwrap() as usize;
+    let (st, v) = post(
+        &s,
+        "/v2/models/quality_head/infer",
+        &json!({ "inputs": [
+            { "name": "embedding", "shape": [1, width], "datatype": "FP32", "data": vec![0.0f32; width] },
+            { "name": "params", "shape": [5, 8], "datatype": "FP32", "data": vec![0.0f32; 40] },
+        ]}),
+    );
+    assert_eq!(st, 400, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("at most 4 (--max-params)"),
+        "{v}"
+    );
     // and the service still answers
     let (st, _) = post(&s, "/v1/predict", &json!({ "image": logo_b64() }));
     assert_eq!(st, 200);

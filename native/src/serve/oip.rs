@@ -303,7 +303,19 @@ async fn infer(
         }
         feeds.push((input.name.clone(), shape, data));
     }
-    let rows = feeds.first().map_or(1, |f| f.1[0]);
+    // Every distinct row count is a shape the runtime plans for and keeps: bound them as the /v1
+    // routes are bounded (parameter sets for a model that takes them, images otherwise).
+    let rows = feeds.iter().map(|f| f.1[0]).max().unwrap_or(1);
+    let (most, flag) = if e.input("params").is_some() {
+        (state.config().max_params, "--max-params")
+    } else {
+        (state.config().max_batch_items, "--max-batch-items")
+    };
+    if rows > most {
+        return Err(bad(format!(
+            "{rows} rows in one request; model `{model}` takes at most {most} ({flag})"
+        )));
+    }
     let name = e.name.clone();
     let (values, _) = state
         .run("/v2/models/{model}/infer", move || {
