@@ -30,6 +30,15 @@ if ! command -v podman >/dev/null; then
         podman runc debootstrap uidmap
 fi
 
+# This machine's podman: runc (crun refuses a cgroup v1 + v2 hybrid) and container limits below the
+# shell's (podman's defaults exceed the hard limits, and raising one is refused); docs/environment.md.
+if [ ! -f /etc/containers/containers.conf ]; then
+    mkdir -p /etc/containers
+    printf '[containers]\ndefault_ulimits = ["nofile=%d:%d", "nproc=%d:%d"]\n[engine]\nruntime = "runc"\n' \
+        "$(( $(ulimit -Hn) / 2 ))" "$(( $(ulimit -Hn) / 2 ))" "$(( $(ulimit -Hu) / 2 ))" "$(( $(ulimit -Hu) / 2 ))" \
+        > /etc/containers/containers.conf
+fi
+
 if [ "${BASE_IMAGES:-pull}" = local ]; then
     if ! podman image exists "$DEBIAN_IMAGE"; then
         step "making $DEBIAN_IMAGE with debootstrap"
@@ -39,8 +48,8 @@ if [ "${BASE_IMAGES:-pull}" = local ]; then
     fi
     if ! podman image exists "$RUST_IMAGE"; then
         step "making $RUST_IMAGE from it and this machine's Rust 1.95"
-        toolchain="$(rustup run 1.95.0 rustc --print sysroot)"
-        rustup_bin="$(command -v rustup)"
+        toolchain="$(readlink -f "$(rustup run 1.95.0 rustc --print sysroot)")"
+        rustup_bin="$(readlink -f "$(command -v rustup)")"
         cat > "$work/rust.Containerfile" <<EOF
 FROM $DEBIAN_IMAGE
 ENV RUSTUP_HOME=/usr/local/rustup CARGO_HOME=/usr/local/cargo PATH=/usr/local/cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
