@@ -7,8 +7,9 @@
 # The Containerfile starts from docker.io/library/rust:1.95-bookworm and debian:bookworm-slim. Where
 # no image registry is reachable, BASE_IMAGES=local makes both here first, under those names, so
 # the Containerfile runs unchanged: debian:bookworm-slim is Debian's bookworm (debootstrap
-# --variant=minbase from the apt mirror), rust:1.95-bookworm is that plus Debian's build tools and
-# this machine's Rust 1.95 toolchain (rustup's layout under /usr/local, as the official image).
+# --variant=minbase from the apt mirror), rust:1.95-bookworm is that plus Debian's build tools,
+# this machine's Rust 1.95 toolchain (rustup's layout under /usr/local, as the official image) and
+# its extra certificate authorities (/usr/local/share/ca-certificates: an egress proxy's).
 #
 # Usage: ./scripts/container.sh                   (pulls the base images when missing)
 #        BASE_IMAGES=local ./scripts/container.sh (makes them here)
@@ -31,13 +32,17 @@ if ! command -v podman >/dev/null; then
 fi
 
 # This machine's podman: runc (crun refuses a cgroup v1 + v2 hybrid) and container limits below the
-# shell's (podman's defaults exceed the hard limits, and raising one is refused); docs/environment.md.
+# shell's (podman's defaults exceed the hard limits, raising one is refused, and nproc above about
+# 16,000 is refused whatever the shell's limit says); docs/environment.md.
+nofile=$(( $(ulimit -Hn) / 2 ))
+nproc=8192
 if [ ! -f /etc/containers/containers.conf ]; then
     mkdir -p /etc/containers
     printf '[containers]\ndefault_ulimits = ["nofile=%d:%d", "nproc=%d:%d"]\n[engine]\nruntime = "runc"\n' \
-        "$(( $(ulimit -Hn) / 2 ))" "$(( $(ulimit -Hn) / 2 ))" "$(( $(ulimit -Hu) / 2 ))" "$(( $(ulimit -Hu) / 2 ))" \
-        > /etc/containers/containers.conf
+        "$nofile" "$nofile" "$nproc" "$nproc" > /etc/containers/containers.conf
 fi
+# the same limits for the build's RUN steps (podman build does not read default_ulimits)
+limits=(--ulimit "nofile=$nofile:$nofile" --ulimit "nproc=$nproc:$nproc")
 
 if [ "${BASE_IMAGES:-pull}" = local ]; then
     if ! podman image exists "$DEBIAN_IMAGE"; then
@@ -56,6 +61,8 @@ ENV RUSTUP_HOME=/usr/local/rustup CARGO_HOME=/usr/local/cargo PATH=/usr/local/ca
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         build-essential ca-certificates curl git pkg-config python3 \
     && rm -rf /var/lib/apt/lists/*
+# this machine's extra certificate authorities (an egress proxy's), for crates.io and PyPI
+RUN cp /host/ca/*.crt /usr/local/share/ca-certificates/ 2>/dev/null; update-ca-certificates
 RUN mkdir -p /usr/local/rustup/toolchains /usr/local/cargo/bin \
     && cp -a /host/toolchain /usr/local/rustup/toolchains/1.95.0-x86_64-unknown-linux-gnu \
     && rm -rf /usr/local/rustup/toolchains/1.95.0-x86_64-unknown-linux-gnu/share/doc \
@@ -64,13 +71,14 @@ RUN mkdir -p /usr/local/rustup/toolchains /usr/local/cargo/bin \
     && printf 'version = "12"\ndefault_toolchain = "1.95.0-x86_64-unknown-linux-gnu"\nprofile = "minimal"\nauto_self_update = "disable"\n' > /usr/local/rustup/settings.toml \
     && rustc --version && cargo --version
 EOF
-        podman build --network host -v "$toolchain:/host/toolchain:ro" -v "$rustup_bin:/host/rustup:ro" \
+        podman build "${limits[@]}" --network host -v "$toolchain:/host/toolchain:ro" -v "$rustup_bin:/host/rustup:ro" \
+            -v /usr/local/share/ca-certificates:/host/ca:ro \
             -f "$work/rust.Containerfile" -t "$RUST_IMAGE" "$work"
     fi
 fi
 
 step "building $TAG (the release server and the browser package, from scratch)"
-podman build --network host -f deploy/container/Containerfile -t "$TAG" .
+podman build "${limits[@]}" --network host -f deploy/container/Containerfile -t "$TAG" .
 podman image inspect "$TAG" --format 'image {{.Id}}: {{.Size}} bytes' >&2
 
 step "running it on 127.0.0.1:$PORT"
