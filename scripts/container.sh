@@ -95,7 +95,8 @@ curl -sf "$base/v1/models" | python3 -c '
 import json, sys
 m = json.load(sys.stdin)
 print("backend:", m["backend"], "| reason:", m.get("backend_reason"), "| quality:", m["quality"],
-      "| models ready:", sum(r["status"] == "ready" for r in m["models"]), "of", len(m["models"]))
+      "| models ready:", sum(r["status"]["state"] == "ready" for r in m["models"]), "of", len(m["models"]),
+      "(the rest other runtimes\x27 files)")
 assert m["backend"] == "ort", "ONNX Runtime was not found inside the image"
 assert m["quality"] != "heuristic", "no quality model loaded"
 '
