@@ -10,6 +10,8 @@
 # Usage: ./scripts/load.sh            REQUESTS=500 ./scripts/load.sh      MODELS=dir ./scripts/load.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/serve.sh
+source scripts/lib/serve.sh
 REQUESTS="${REQUESTS:-2000}"
 MODELS="${MODELS:-models}"
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
@@ -27,16 +29,8 @@ work="$(mktemp -d)"
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 step "starting vectune serve"
-target/release/vectune --models "$MODELS" serve --addr 127.0.0.1:0 --max-concurrent-requests 256 ${SERVE_FLAGS:-} \
-    > "$work/out" 2> "$work/log" &
-server=$!
-for _ in $(seq 100); do grep -q '^listening on' "$work/out" 2>/dev/null && break; sleep 0.1; done
-base="$(sed -n 's/^listening on //p' "$work/out")"
-[ -n "$base" ] || { cat "$work/log" >&2; exit 1; }
-for _ in $(seq 600); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/v2/health/ready")" = 200 ] && break
-    sleep 0.1
-done
+# shellcheck disable=SC2086  # SERVE_FLAGS is a list of flags
+start_server --max-concurrent-requests 256 ${SERVE_FLAGS:-}
 rss() { curl -s "$base/v1/models" | python3 -c 'import json,sys; print(json.load(sys.stdin)["memory"]["rss_bytes"])'; }
 
 # Request bodies: a real 256 px-class logo of the evaluation set (the largest file), as base64.

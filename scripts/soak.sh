@@ -12,6 +12,8 @@
 #        CLIENTS=64 SERVE_FLAGS='--backend tract' ./scripts/soak.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/serve.sh
+source scripts/lib/serve.sh
 MINUTES="${MINUTES:-20}"
 CLIENTS="${CLIENTS:-32}"
 MODELS="${MODELS:-models}"
@@ -33,15 +35,8 @@ trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -p "$OUT"
 
 step "starting vectune serve"
-target/release/vectune --models "$MODELS" serve --addr 127.0.0.1:0 ${SERVE_FLAGS:-} > "$work/out" 2> "$work/log" &
-server=$!
-for _ in $(seq 100); do grep -q '^listening on' "$work/out" 2>/dev/null && break; sleep 0.1; done
-base="$(sed -n 's/^listening on //p' "$work/out")"
-[ -n "$base" ] || { cat "$work/log" >&2; exit 1; }
-for _ in $(seq 600); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/v2/health/ready")" = 200 ] && break
-    sleep 0.1
-done
+# shellcheck disable=SC2086  # SERVE_FLAGS is a list of flags
+start_server ${SERVE_FLAGS:-}
 curl -s "$base/v1/models" | python3 -c 'import json,sys; m=json.load(sys.stdin); print("backend:", m["backend"], "| limits:", m["limits"])' >&2
 
 step "soak: $CLIENTS clients, $MINUTES min after the warm-up"
