@@ -316,6 +316,10 @@ struct Shared {
     base: String,
     limits: Limits,
     logos: Vec<Logo>,
+    /// Logos under 320 px.
+    small: Vec<usize>,
+    /// Logos `measure` takes in the mix: at most 96 px, each side at least 16 px.
+    measurable: Vec<usize>,
     oip: Vec<OipModel>,
     /// Latencies (ms) of the requests finished since the last sample.
     window: Mutex<Vec<f64>>,
@@ -337,6 +341,29 @@ impl Shared {
         if e.len() < 20 {
             eprintln!("error: {what}");
             e.push(what);
+        }
+    }
+
+    /// Indexes of `logos` chosen once: under 320 px; measurable (see [`Shared::mixed`]).
+    fn new(base: String, limits: Limits, logos: Vec<Logo>, oip: Vec<OipModel>) -> Shared {
+        let which = |keep: &dyn Fn(&Logo) -> bool| -> Vec<usize> {
+            (0..logos.len()).filter(|&i| keep(&logos[i])).collect()
+        };
+        let small = which(&|l| l.side < 320);
+        let measurable = which(&|l| l.side <= 96 && l.short >= 16);
+        Shared {
+            base,
+            limits,
+            logos,
+            small,
+            measurable,
+            oip,
+            window: Mutex::new(Vec::new()),
+            requests: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            first_errors: Mutex::new(Vec::new()),
+            stop: AtomicBool::new(false),
+            warm: AtomicBool::new(false),
         }
     }
 
@@ -460,14 +487,10 @@ impl Shared {
             94..97 => {
                 // the real instrument (VTracer, render, SSIM): small logos only, each side at
                 // least SSIM's 11 px window (a smaller one is refused with 400, rightly)
-                let small: Vec<usize> = (0..self.logos.len())
-                    .filter(|&i| self.logos[i].side <= 96 && self.logos[i].short >= 16)
-                    .collect();
-                let i = small.get(fastrand::usize(..small.len().max(1))).copied();
+                let i = pick(&self.measurable).unwrap_or(0);
                 Req::Post(
                     "/v1/measure",
-                    json!({ "image": self.logos[i.unwrap_or(0)].b64, "params": params() })
-                        .to_string(),
+                    json!({ "image": self.logos[i].b64, "params": params() }).to_string(),
                 )
             }
             97 => Req::Get("/v1/models"),
@@ -478,13 +501,13 @@ impl Shared {
 
     /// A logo under 320 px (the originals' sizes and below: batch bodies stay small).
     fn original(&self) -> usize {
-        loop {
-            let i = self.logo();
-            if self.logos[i].side < 320 {
-                return i;
-            }
-        }
+        pick(&self.small).unwrap_or_else(|| self.logo())
     }
+}
+
+/// One of `indexes` at random.
+fn pick(indexes: &[usize]) -> Option<usize> {
+    (!indexes.is_empty()).then(|| indexes[fastrand::usize(..indexes.len())])
 }
 
 /// The warm-up: every shape a client can cause, and every logo once.
@@ -563,18 +586,7 @@ fn main() -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let shared = Arc::new(Shared {
-        base: a.base.clone(),
-        limits,
-        logos,
-        oip,
-        window: Mutex::new(Vec::new()),
-        requests: AtomicU64::new(0),
-        errors: AtomicU64::new(0),
-        first_errors: Mutex::new(Vec::new()),
-        stop: AtomicBool::new(false),
-        warm: AtomicBool::new(false),
-    });
+    let shared = Arc::new(Shared::new(a.base.clone(), limits, logos, oip));
     let warmup = Arc::new(Mutex::new(VecDeque::from(warmup_requests(&shared))));
     let warmup_total = warmup.lock().map_or(0, |w| w.len());
     let warm_left = Arc::new(AtomicUsize::new(a.clients));
